@@ -1,0 +1,20 @@
+//! Framework-agnostic Clerk request authentication.
+//!
+//! `clerk-auth-core` decides, from a read-only view of an HTTP request and the configured options,
+//! whether the request is signed in, signed out (with Clerk's reason) or needs a handshake,
+//! exactly as Clerk's backend SDK does.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+pub mod clock;
+pub mod error;
+pub mod token;
+pub mod verify;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{
+    ConfigError, TokenCarrier, TokenVerificationError, TokenVerificationErrorAction,
+    TokenVerificationErrorReason,
+};
+pub use token::Jwt;
+pub use verify::{TokenVerifier, VerificationKey};

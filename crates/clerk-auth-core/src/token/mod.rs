@@ -1,0 +1,6 @@
+//! Tokens: decoding, claims, and the auth objects built from them.
+
+mod jwt;
+
+pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};
+pub(crate) use jwt::js_stringify;
