@@ -6,8 +6,19 @@
 
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+pub mod bapi;
 pub mod clock;
+mod decide;
 pub mod error;
+mod handshake;
+mod http;
+pub mod options;
+pub mod org_sync;
+pub mod publishable_key;
+pub mod request;
+pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod token;
 pub mod verify;
 

@@ -6,7 +6,11 @@ use std::sync::Arc;
 use crate::error::TokenVerificationError;
 use crate::token::Jwt;
 
+pub mod cache;
+pub mod jwks;
 pub mod key;
+pub mod pem;
+pub mod pipeline;
 
 pub use key::VerificationKey;
 
