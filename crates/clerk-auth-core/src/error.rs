@@ -146,7 +146,10 @@ pub struct TokenVerificationError {
 
 impl TokenVerificationError {
     /// A new error.
-    pub fn new(reason: TokenVerificationErrorReason, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        reason: TokenVerificationErrorReason,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             reason,
             message: message.into(),

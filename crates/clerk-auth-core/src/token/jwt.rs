@@ -198,12 +198,20 @@ mod tests {
 
     #[test]
     fn decodes_three_segments() {
-        let t = format!("{}.{}.{}", b64(r#"{"alg":"RS256"}"#), b64(r#"{"sub":"u"}"#), b64("sig"));
+        let t = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"sub":"u"}"#),
+            b64("sig")
+        );
         let jwt = Jwt::decode(&t).unwrap();
         assert_eq!(jwt.alg(), Some("RS256"));
         assert_eq!(jwt.claim_str("sub"), Some("u"));
         assert_eq!(jwt.signature(), b"sig");
-        assert_eq!(jwt.signing_input(), t.rsplit_once('.').unwrap().0.as_bytes());
+        assert_eq!(
+            jwt.signing_input(),
+            t.rsplit_once('.').unwrap().0.as_bytes()
+        );
     }
 
     #[test]
@@ -221,7 +229,11 @@ mod tests {
             "a".repeat(MAX_TOKEN_LEN + 1),
         ] {
             let err = Jwt::decode(&bad).unwrap_err();
-            assert_eq!(err.reason, TokenVerificationErrorReason::TokenInvalid, "{bad:.40}");
+            assert_eq!(
+                err.reason,
+                TokenVerificationErrorReason::TokenInvalid,
+                "{bad:.40}"
+            );
         }
     }
 
@@ -234,7 +246,12 @@ mod tests {
 
     #[test]
     fn debug_redacts() {
-        let t = format!("{}.{}.{}", b64(r#"{"alg":"RS256"}"#), b64(r#"{"sub":"u"}"#), b64("sig"));
+        let t = format!(
+            "{}.{}.{}",
+            b64(r#"{"alg":"RS256"}"#),
+            b64(r#"{"sub":"u"}"#),
+            b64("sig")
+        );
         let jwt = Jwt::decode(&t).unwrap();
         assert!(!format!("{jwt:?}").contains(&t[..10]));
     }

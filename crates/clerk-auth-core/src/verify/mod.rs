@@ -12,7 +12,13 @@ pub mod key;
 pub mod pem;
 pub mod pipeline;
 
-pub use key::VerificationKey;
+pub use jwks::{JwksConfig, JwksVerifier};
+pub use key::{JwsAlgorithm, KeyError, VerificationKey};
+pub use pem::PemVerifier;
+pub use pipeline::{
+    is_non_session_category, verify_jwt, Verifier, VerifyOptions, DEFAULT_CLOCK_SKEW,
+    IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
+};
 
 /// Where verification keys come from: the seam for custom key sources.
 ///

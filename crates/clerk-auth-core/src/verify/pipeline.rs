@@ -1,1 +1,704 @@
-//! (in progress)
+//! The verification pipeline: Clerk's `verifyToken` (§3.2) and `verifyJwt` (§3.3) with their exact
+//! check order and messages, the handshake-token check (§2.7), token categories (§3.8), and the
+//! per-instance [`Verifier`] with its verified-token cache (decision 8).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value};
+
+use crate::clock::Clock;
+use crate::error::{
+    TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
+};
+use crate::token::{js_stringify, Jwt};
+
+use super::cache::{VerifiedCache, DEFAULT_CAPACITY};
+use super::key::SignatureFailure;
+use super::{JwsAlgorithm, TokenVerifier, VerificationKey};
+
+/// `cat` of a session token (also stamped on handshake tokens).
+pub const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
+/// `cat` of a JWT-template token.
+pub const TEMPLATE_CATEGORY: &str = "cl_B7d4PD222AAA";
+/// `cat` of a machine-to-machine JWT.
+pub const M2M_CATEGORY: &str = "cl_B7d4PD333AAA";
+/// `cat` that carries no class information ("ignore").
+pub const IGNORE_CATEGORY: &str = "cl_I7d4PD111III";
+
+/// Clerk's `isNonSessionJwtCategory`: a category is present and is neither the session nor the
+/// ignore category. An absent category is a session token (tokens from before the rollout).
+pub fn is_non_session_category(cat: Option<&str>) -> bool {
+    matches!(cat, Some(c) if c != SESSION_CATEGORY && c != IGNORE_CATEGORY)
+}
+
+/// The default clock skew, 5 seconds (Clerk's `DEFAULT_CLOCK_SKEW_IN_MS`).
+pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// What [`verify_jwt`] checks besides the signature (§1.1, §3.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Allowed `azp` values. Empty (the default): `azp` is not checked. Non-empty: `azp` must be
+    /// present and equal one entry exactly.
+    pub authorized_parties: Vec<String>,
+    /// Accepted `aud` values, checked only when both this list and the token's `aud` are non-empty
+    /// (§3.3 step 5). Defaults to empty.
+    pub audience: Vec<String>,
+    /// Tolerance for `exp`, `nbf` and `iat`. Defaults to 5 s.
+    pub clock_skew: Duration,
+    /// Allowed header `typ` values. `None` (the default): `typ` may be absent or `JWT`.
+    pub header_type: Option<Vec<String>>,
+    /// Opt-in issuer pin (decision 6): when set, `iss` must equal it exactly (for example
+    /// `https://clerk.example.com`). Defaults to `None` (no issuer check, as Clerk's SDK).
+    pub issuer: Option<String>,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self {
+            authorized_parties: Vec::new(),
+            audience: Vec::new(),
+            clock_skew: DEFAULT_CLOCK_SKEW,
+            header_type: None,
+            issuer: None,
+        }
+    }
+}
+
+const SUPPORTED_ALGORITHMS: &str = "RS256,RS384,RS512";
+
+fn error(
+    reason: TokenVerificationErrorReason,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> TokenVerificationError {
+    TokenVerificationError::new(reason, message)
+}
+
+fn ensure_clerk_jwt(
+    reason: TokenVerificationErrorReason,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> TokenVerificationError {
+    TokenVerificationError::new(reason, message)
+        .with_action(TokenVerificationErrorAction::EnsureClerkJwt)
+}
+
+/// `assertHeaderType`.
+fn check_header_type(
+    header: &Map<String, Value>,
+    allowed: Option<&[String]>,
+) -> Result<(), TokenVerificationError> {
+    let typ = header.get("typ");
+    let ok = match (typ, allowed) {
+        (None, None) => true,
+        (Some(Value::String(t)), None) => t == "JWT",
+        (Some(Value::String(t)), Some(list)) => list.iter().any(|a| a == t),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let expected = match allowed {
+        None => "JWT".to_owned(),
+        Some(list) => list.join(", "),
+    };
+    Err(ensure_clerk_jwt(
+        TokenVerificationErrorReason::TokenInvalid,
+        format!(
+            "Invalid JWT type {}. Expected \"{expected}\".",
+            js_stringify(typ)
+        ),
+    ))
+}
+
+/// `assertHeaderAlgorithm`.
+fn check_header_algorithm(header: &Map<String, Value>) -> Result<(), TokenVerificationError> {
+    let alg = header.get("alg");
+    if alg
+        .and_then(Value::as_str)
+        .and_then(JwsAlgorithm::from_name)
+        .is_some()
+    {
+        return Ok(());
+    }
+    Err(ensure_clerk_jwt(
+        TokenVerificationErrorReason::TokenInvalidAlgorithm,
+        format!(
+            "Invalid JWT algorithm {}. Supported: {SUPPORTED_ALGORITHMS}.",
+            js_stringify(alg)
+        ),
+    ))
+}
+
+/// `assertSubClaim`.
+fn check_sub(claims: &Map<String, Value>) -> Result<(), TokenVerificationError> {
+    match claims.get("sub") {
+        Some(Value::String(_)) => Ok(()),
+        sub => Err(ensure_clerk_jwt(
+            TokenVerificationErrorReason::TokenVerificationFailed,
+            format!(
+                "Subject claim (sub) is required and must be a string. Received {}.",
+                js_stringify(sub)
+            ),
+        )),
+    }
+}
+
+/// JavaScript truthiness of a JSON value.
+fn js_truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(_) | Value::Object(_) => true,
+    }
+}
+
+/// `assertAudienceClaim`, with the semantics of §3.3 step 5.
+fn check_audience(
+    claims: &Map<String, Value>,
+    audience: &[String],
+) -> Result<(), TokenVerificationError> {
+    if audience.iter().all(String::is_empty) {
+        return Ok(());
+    }
+    let aud = claims.get("aud");
+    let token_has_audience = match aud {
+        None => false,
+        Some(Value::Array(items)) => items.iter().any(js_truthy),
+        Some(v) => js_truthy(v),
+    };
+    if !token_has_audience {
+        return Ok(());
+    }
+    let configured = || {
+        let list: Vec<Value> = audience
+            .iter()
+            .filter(|a| !a.is_empty())
+            .map(|a| Value::String(a.clone()))
+            .collect();
+        js_stringify(Some(&Value::Array(list)))
+    };
+    let accepted = |s: &str| audience.iter().any(|a| !a.is_empty() && a == s);
+    match aud {
+        Some(Value::String(s)) if !accepted(s) => Err(ensure_clerk_jwt(
+            TokenVerificationErrorReason::TokenVerificationFailed,
+            format!(
+                "Invalid JWT audience claim (aud) {}. Is not included in \"{}\".",
+                js_stringify(aud),
+                configured()
+            ),
+        )),
+        Some(Value::Array(items))
+            if items.iter().all(Value::is_string)
+                && !items.iter().filter_map(Value::as_str).any(accepted) =>
+        {
+            Err(ensure_clerk_jwt(
+                TokenVerificationErrorReason::TokenVerificationFailed,
+                format!(
+                    "Invalid JWT audience claim array (aud) {}. Is not included in \"{}\".",
+                    js_stringify(aud),
+                    configured()
+                ),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// `assertAuthorizedPartiesClaim`.
+fn check_authorized_parties(
+    claims: &Map<String, Value>,
+    authorized_parties: &[String],
+) -> Result<(), TokenVerificationError> {
+    if authorized_parties.is_empty() {
+        return Ok(());
+    }
+    let azp = claims.get("azp");
+    let ok = match azp {
+        Some(Value::String(s)) => !s.is_empty() && authorized_parties.iter().any(|p| p == s),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(error(
+        TokenVerificationErrorReason::TokenInvalidAuthorizedParties,
+        format!(
+            "Invalid JWT Authorized party claim (azp) {}. Expected \"{}\".",
+            js_stringify(azp),
+            authorized_parties.join(",")
+        ),
+    ))
+}
+
+/// `exp`, `nbf` and `iat` as checked, kept with a cached token so every hit re-checks them.
+/// Values are JavaScript millisecond times: `trunc(seconds) * 1000`, as `Date.setUTCSeconds` does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct TimeClaims {
+    exp_ms: f64,
+    nbf_ms: Option<f64>,
+    iat_ms: Option<f64>,
+}
+
+impl TimeClaims {
+    /// Reads and type-checks the time claims (§3.3 steps 7-9, type part), in Clerk's order
+    /// interleaved with the time checks, so the first failing check is the one reported.
+    fn check_claims(
+        claims: &Map<String, Value>,
+        now_ms: f64,
+        skew_ms: f64,
+    ) -> Result<Self, TokenVerificationError> {
+        let exp_ms = match claims.get("exp") {
+            Some(Value::Number(n)) => seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)),
+            exp => {
+                return Err(ensure_clerk_jwt(
+                    TokenVerificationErrorReason::TokenVerificationFailed,
+                    format!(
+                        "Invalid JWT expiry date claim (exp) {}. Expected number.",
+                        js_stringify(exp)
+                    ),
+                ))
+            }
+        };
+        check_exp(exp_ms, now_ms, skew_ms)?;
+        let nbf_ms = optional_time(claims, "nbf", "not before date claim (nbf)")?;
+        if let Some(nbf_ms) = nbf_ms {
+            check_nbf(nbf_ms, now_ms, skew_ms)?;
+        }
+        let iat_ms = optional_time(claims, "iat", "issued at date claim (iat)")?;
+        if let Some(iat_ms) = iat_ms {
+            check_iat(iat_ms, now_ms, skew_ms)?;
+        }
+        Ok(Self {
+            exp_ms,
+            nbf_ms,
+            iat_ms,
+        })
+    }
+
+    /// The time checks again, for a cached token.
+    pub(crate) fn recheck(&self, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerificationError> {
+        check_exp(self.exp_ms, now_ms, skew_ms)?;
+        if let Some(nbf_ms) = self.nbf_ms {
+            check_nbf(nbf_ms, now_ms, skew_ms)?;
+        }
+        if let Some(iat_ms) = self.iat_ms {
+            check_iat(iat_ms, now_ms, skew_ms)?;
+        }
+        Ok(())
+    }
+}
+
+fn optional_time(
+    claims: &Map<String, Value>,
+    name: &str,
+    what: &str,
+) -> Result<Option<f64>, TokenVerificationError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => Ok(Some(seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)))),
+        other => Err(ensure_clerk_jwt(
+            TokenVerificationErrorReason::TokenVerificationFailed,
+            format!(
+                "Invalid JWT {what} {}. Expected number.",
+                js_stringify(other)
+            ),
+        )),
+    }
+}
+
+/// `new Date(0).setUTCSeconds(s)`: whole seconds (truncated toward zero) in milliseconds.
+/// Values beyond JavaScript's date range stay ordered (plain float comparison), never panic.
+fn seconds_to_ms(seconds: f64) -> f64 {
+    seconds.trunc() * 1000.0
+}
+
+/// `assertExpirationClaim`: expired iff `exp_ms <= now_ms - skew`.
+fn check_exp(exp_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerificationError> {
+    if exp_ms <= now_ms - skew_ms {
+        return Err(error(
+            TokenVerificationErrorReason::TokenExpired,
+            format!(
+                "JWT is expired. Expiry date: {}, Current date: {}.",
+                js_utc_string(exp_ms),
+                js_utc_string(now_ms)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `assertActivationClaim`: not active iff `nbf_ms > now_ms + skew`.
+fn check_nbf(nbf_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerificationError> {
+    if nbf_ms > now_ms + skew_ms {
+        return Err(error(
+            TokenVerificationErrorReason::TokenNotActiveYet,
+            format!(
+                "JWT cannot be used prior to not before date claim (nbf). Not before date: {}; Current date: {};",
+                js_utc_string(nbf_ms),
+                js_utc_string(now_ms)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `assertIssuedAtClaim`: in the future iff `iat_ms > now_ms + skew`.
+fn check_iat(iat_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerificationError> {
+    if iat_ms > now_ms + skew_ms {
+        return Err(error(
+            TokenVerificationErrorReason::TokenIatInTheFuture,
+            format!(
+                "JWT issued at date claim (iat) is in the future. Issued at date: {}; Current date: {};",
+                js_utc_string(iat_ms),
+                js_utc_string(now_ms)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Opt-in issuer pin (decision 6).
+fn check_issuer(
+    claims: &Map<String, Value>,
+    issuer: Option<&str>,
+) -> Result<(), TokenVerificationError> {
+    let Some(expected) = issuer else {
+        return Ok(());
+    };
+    let iss = claims.get("iss");
+    if iss.and_then(Value::as_str) == Some(expected) {
+        return Ok(());
+    }
+    Err(ensure_clerk_jwt(
+        TokenVerificationErrorReason::TokenInvalid,
+        format!(
+            "Invalid JWT issuer claim (iss) {}. Expected \"{expected}\".",
+            js_stringify(iss)
+        ),
+    ))
+}
+
+/// `time` as JavaScript `Date.now()` (milliseconds since the epoch, negative before it).
+pub(crate) fn unix_ms(time: SystemTime) -> f64 {
+    match time.duration_since(UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as f64,
+        Err(e) => -(e.duration().as_millis() as f64),
+    }
+}
+
+fn duration_ms(d: Duration) -> f64 {
+    d.as_millis() as f64
+}
+
+/// JavaScript `Date.prototype.toUTCString()` of a millisecond time, e.g.
+/// `Tue, 25 Oct 2022 21:55:50 GMT`; `Invalid Date` outside JavaScript's date range.
+pub(crate) fn js_utc_string(ms: f64) -> String {
+    const MS_PER_DAY: f64 = 86_400_000.0;
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    if !ms.is_finite() || ms.abs() > 8.64e15 {
+        return "Invalid Date".to_owned();
+    }
+    let ms = ms.trunc();
+    let days = (ms / MS_PER_DAY).floor();
+    // |days| <= 1e8 and the remainder < 86_400_000: both fit in i64 exactly.
+    let day_ms = (ms - days * MS_PER_DAY) as i64;
+    let days = days as i64;
+    let weekday = WEEKDAYS[usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0)];
+    let (year, month, day) = civil_from_days(days);
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    let secs = day_ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let sign = if year < 0 { "-" } else { "" };
+    format!(
+        "{weekday}, {day:02} {month} {sign}{:04} {h:02}:{m:02}:{s:02} GMT",
+        year.unsigned_abs()
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month 1-12, day 1-31).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Clerk's `verifyJwt` on a decoded token, in its exact order (§3.3):
+/// `typ`, `alg`, signature (with `key`), `sub`, `aud`, `azp`, `exp`, `nbf`, `iat`; then the
+/// opt-in `iss` pin. Claims are looked at only after the signature checked out.
+pub fn verify_jwt(
+    jwt: &Jwt,
+    key: &VerificationKey,
+    opts: &VerifyOptions,
+    now: SystemTime,
+) -> Result<(), TokenVerificationError> {
+    verify_jwt_with_skew(jwt, key, opts, opts.clock_skew, now).map(|_| ())
+}
+
+fn verify_jwt_with_skew(
+    jwt: &Jwt,
+    key: &VerificationKey,
+    opts: &VerifyOptions,
+    skew: Duration,
+    now: SystemTime,
+) -> Result<TimeClaims, TokenVerificationError> {
+    let header = jwt.header();
+    check_header_type(header, opts.header_type.as_deref())?;
+    check_header_algorithm(header)?;
+    key.verify(jwt)?;
+    let claims = jwt.claims();
+    check_sub(claims)?;
+    check_audience(claims, &opts.audience)?;
+    check_authorized_parties(claims, &opts.authorized_parties)?;
+    let times = TimeClaims::check_claims(claims, unix_ms(now), duration_ms(skew))?;
+    check_issuer(claims, opts.issuer.as_deref())?;
+    Ok(times)
+}
+
+struct Inner {
+    source: Arc<dyn TokenVerifier>,
+    options: VerifyOptions,
+    clock: Arc<dyn Clock>,
+    cache: Option<VerifiedCache>,
+}
+
+/// The per-instance session-token verifier: key source + options + clock + verified-token cache
+/// (decision 8). Cheap to clone (an `Arc` inside); `Send + Sync`.
+///
+/// The cache is keyed by the exact token and is on by default (10 000 tokens). Every hit
+/// re-checks `exp`, `nbf` and `iat` against the clock with the skew asked for, so a cached token
+/// is never accepted past its expiry. Everything else that decides the verdict (keys, authorized
+/// parties, audience, issuer) is fixed for the life of the verifier.
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+impl Verifier {
+    /// A verifier with the verified-token cache on (bounded to 10 000 tokens).
+    pub fn new(
+        source: Arc<dyn TokenVerifier>,
+        options: VerifyOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self::build(source, options, clock, Some(DEFAULT_CAPACITY))
+    }
+
+    fn build(
+        source: Arc<dyn TokenVerifier>,
+        options: VerifyOptions,
+        clock: Arc<dyn Clock>,
+        capacity: Option<u64>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                source,
+                options,
+                clock,
+                cache: capacity.filter(|c| *c > 0).map(VerifiedCache::new),
+            }),
+        }
+    }
+
+    /// The same verifier without a verified-token cache: every call verifies the signature.
+    pub fn without_cache(self) -> Self {
+        self.with_cache_capacity(0)
+    }
+
+    /// The same verifier with a fresh cache of at most `capacity` tokens (0 turns it off).
+    pub fn with_cache_capacity(self, capacity: u64) -> Self {
+        let inner = &self.inner;
+        Self::build(
+            Arc::clone(&inner.source),
+            inner.options.clone(),
+            Arc::clone(&inner.clock),
+            Some(capacity),
+        )
+    }
+
+    /// The verification options.
+    pub fn options(&self) -> &VerifyOptions {
+        &self.inner.options
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    /// The key source.
+    pub fn source(&self) -> &Arc<dyn TokenVerifier> {
+        &self.inner.source
+    }
+
+    /// Whether the verified-token cache is on.
+    pub fn has_cache(&self) -> bool {
+        self.inner.cache.is_some()
+    }
+
+    /// Clerk's `verifyToken` (§3.2): decode, reject the M2M category (`token-invalid`, "Invalid
+    /// session token category."), get the key from the source, then [`verify_jwt`]. Cached by
+    /// exact token; a hit re-checks `exp`, `nbf` and `iat` with the configured skew.
+    pub fn verify_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
+        self.verify_token_with_skew(token, self.inner.options.clock_skew)
+    }
+
+    /// [`verify_token`](Self::verify_token) with another clock skew (the development handshake
+    /// re-verifies with 24 hours, §2.7 step 7).
+    pub fn verify_token_with_skew(
+        &self,
+        token: &str,
+        skew: Duration,
+    ) -> Result<Arc<Jwt>, TokenVerificationError> {
+        let inner = &*self.inner;
+        if let Some(cache) = &inner.cache {
+            if let Some(hit) = cache.get(token) {
+                let now = unix_ms(inner.clock.now());
+                hit.times.recheck(now, duration_ms(skew))?;
+                return Ok(Arc::clone(&hit.jwt));
+            }
+        }
+        let jwt = Jwt::decode(token)?;
+        if jwt.category() == Some(M2M_CATEGORY) {
+            return Err(ensure_clerk_jwt(
+                TokenVerificationErrorReason::TokenInvalid,
+                "Invalid session token category.",
+            ));
+        }
+        let key = inner.source.key(&jwt)?;
+        let times = verify_jwt_with_skew(&jwt, &key, &inner.options, skew, inner.clock.now())?;
+        let jwt = Arc::new(jwt);
+        if let Some(cache) = &inner.cache {
+            cache.insert(Arc::clone(&jwt), times);
+        }
+        Ok(jwt)
+    }
+
+    /// The handshake JWT check (§2.7): decode, key from the source, `typ` absent or `JWT`, `alg`
+    /// one of RS256/RS384/RS512, `cat` absent, session or ignore (else `token-invalid`, "Invalid
+    /// handshake token category."), then the signature only. No time, `sub` or `azp` checks;
+    /// never cached.
+    pub fn verify_handshake_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
+        let jwt = Jwt::decode(token)?;
+        let key = self.inner.source.key(&jwt)?;
+        check_header_type(jwt.header(), None)?;
+        check_header_algorithm(jwt.header())?;
+        if is_non_session_category(jwt.category())
+            || jwt.header().get("cat").is_some_and(|c| !c.is_string())
+        {
+            return Err(ensure_clerk_jwt(
+                TokenVerificationErrorReason::TokenInvalid,
+                "Invalid handshake token category.",
+            ));
+        }
+        match key.check_signature(&jwt) {
+            Ok(()) => Ok(Arc::new(jwt)),
+            Err(SignatureFailure::Unverifiable(detail)) => Err(error(
+                TokenVerificationErrorReason::TokenVerificationFailed,
+                format!("Error verifying handshake token. Error: {detail}"),
+            )),
+            Err(SignatureFailure::Mismatch) => Err(error(
+                TokenVerificationErrorReason::TokenInvalidSignature,
+                "Handshake signature is invalid.",
+            )),
+        }
+    }
+
+    /// Non-blocking: whether [`verify_token`](Self::verify_token) would do network IO for `token`
+    /// right now (not cached, decodes, not M2M, and the source needs IO for its key).
+    pub fn needs_io(&self, token: &str) -> bool {
+        let inner = &*self.inner;
+        if inner.cache.as_ref().is_some_and(|c| c.contains(token)) {
+            return false;
+        }
+        match Jwt::decode(token) {
+            Ok(jwt) if jwt.category() != Some(M2M_CATEGORY) => inner.source.needs_io(&jwt),
+            _ => false,
+        }
+    }
+
+    /// The decoded token: from the verified cache when present (cheap), else [`Jwt::decode`].
+    /// Verifies nothing.
+    pub fn decode(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
+        if let Some(hit) = self.inner.cache.as_ref().and_then(|c| c.get(token)) {
+            return Ok(Arc::clone(&hit.jwt));
+        }
+        Jwt::decode(token).map(Arc::new)
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("Verifier")
+            .field("source", &inner.source)
+            .field("options", &inner.options)
+            .field("clock", &inner.clock)
+            .field(
+                "cached_tokens",
+                &inner.cache.as_ref().map(VerifiedCache::len),
+            )
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_strings_match_javascript() {
+        assert_eq!(js_utc_string(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(
+            js_utc_string(1_666_734_950_000.0),
+            "Tue, 25 Oct 2022 21:55:50 GMT"
+        );
+        assert_eq!(js_utc_string(-1000.0), "Wed, 31 Dec 1969 23:59:59 GMT");
+        assert_eq!(js_utc_string(8.64e15), "Sat, 13 Sep 275760 00:00:00 GMT");
+        assert_eq!(js_utc_string(-8.64e15), "Tue, 20 Apr -271821 00:00:00 GMT");
+        assert_eq!(js_utc_string(8.64e15 + 1.0), "Invalid Date");
+        assert_eq!(js_utc_string(f64::INFINITY), "Invalid Date");
+        for secs in [
+            0u64,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_800,
+            253_402_300_799,
+        ] {
+            let t = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(
+                js_utc_string(secs as f64 * 1000.0),
+                httpdate::fmt_http_date(t)
+            );
+        }
+    }
+
+    #[test]
+    fn categories() {
+        assert!(!is_non_session_category(None));
+        assert!(!is_non_session_category(Some(SESSION_CATEGORY)));
+        assert!(!is_non_session_category(Some(IGNORE_CATEGORY)));
+        assert!(is_non_session_category(Some(TEMPLATE_CATEGORY)));
+        assert!(is_non_session_category(Some(M2M_CATEGORY)));
+        assert!(is_non_session_category(Some("")));
+    }
+
+    #[test]
+    fn fractional_seconds_truncate_toward_zero() {
+        assert_eq!(seconds_to_ms(1.9), 1000.0);
+        assert_eq!(seconds_to_ms(-1.9), -1000.0);
+        assert_eq!(seconds_to_ms(1e300), 1e303);
+    }
+}
