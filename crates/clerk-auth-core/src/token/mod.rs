@@ -4,5 +4,9 @@ pub mod auth;
 pub mod claims;
 mod jwt;
 
-pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};
+pub use auth::{
+    FactorLevel, Has, MachineAuth, Reverification, SessionAuth, SessionAuthObject, TokenType,
+};
+pub use claims::ClaimsError;
 pub(crate) use jwt::js_stringify;
+pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};
