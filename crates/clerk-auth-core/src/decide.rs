@@ -1,1 +1,835 @@
-//! (in progress)
+//! The decision (§2): from a request view and the options, signed-in, signed-out or handshake.
+//!
+//! The flow follows Clerk's `authenticateRequest` step by step; each step names its section of
+//! the spec. The only IO is through the verifier (keys) and the [`BackendApi`](crate::bapi::BackendApi)
+//! (handshake nonce, refresh), and in non-blocking mode neither is allowed to block: the decision
+//! stops with [`Interrupt::WouldBlock`] and the caller reruns it on a blocking thread.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
+use url::Url;
+
+use crate::bapi::RefreshRequest;
+use crate::error::{
+    TokenCarrier, TokenVerificationError, TokenVerificationErrorReason as TvReason,
+};
+use crate::handshake::{self, HandshakeUrl};
+use crate::options::{AcceptsToken, Options};
+use crate::request::{Authorization, RequestContext, RequestView};
+use crate::state::{Auth, AuthErrorReason as Ar, Reason, RefreshError, RequestState};
+use crate::token::auth::{SessionAuth, TokenType};
+use crate::token::Jwt;
+use crate::verify::pipeline::is_non_session_category;
+
+/// The request could not be decided: a configuration problem that shows only with this request,
+/// or a development-instance handshake token that fails verification (Clerk's SDK throws there
+/// too). Adapters answer `500`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthenticateError {
+    /// The handshake token of a development instance failed verification (§2.3 step 0).
+    #[error("{0}")]
+    HandshakeTokenInvalid(String),
+    /// A satellite's sign-in URL is missing, unparseable, or of the same origin as the request.
+    #[error("{0}")]
+    SatelliteMisconfigured(&'static str),
+}
+
+/// Why [`try_authenticate_request`](crate::try_authenticate_request) did not return a state.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Interrupt {
+    /// Deciding needs network IO (a key fetch, a handshake nonce, a refresh): rerun
+    /// [`authenticate_request`](crate::authenticate_request) on a blocking thread.
+    #[error("the decision needs network IO")]
+    WouldBlock,
+    /// The request could not be decided.
+    #[error(transparent)]
+    Failed(#[from] AuthenticateError),
+}
+
+type Flow<T> = Result<T, Interrupt>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Blocking,
+    NonBlocking,
+}
+
+/// Decides the request, blocking on network IO when it is needed (a key-set fetch, the handshake
+/// nonce, a refresh). From an async executor use [`try_authenticate_request`] first.
+pub fn authenticate_request<R: RequestView + ?Sized>(
+    request: &R,
+    options: &Options,
+) -> Result<RequestState, AuthenticateError> {
+    match run(request, options, Mode::Blocking) {
+        Ok(state) => Ok(state),
+        Err(Interrupt::Failed(e)) => Err(e),
+        // Blocking mode never asks to block.
+        Err(Interrupt::WouldBlock) => Err(AuthenticateError::SatelliteMisconfigured(
+            "internal: blocking decision interrupted",
+        )),
+    }
+}
+
+/// Decides the request without any network IO. Returns [`Interrupt::WouldBlock`] when the
+/// decision needs IO; run [`authenticate_request`] on a blocking thread (`spawn_blocking`,
+/// `web::block`) in that case only. Both give the same state for the same request.
+pub fn try_authenticate_request<R: RequestView + ?Sized>(
+    request: &R,
+    options: &Options,
+) -> Result<RequestState, Interrupt> {
+    run(request, options, Mode::NonBlocking)
+}
+
+fn run<R: RequestView + ?Sized>(request: &R, options: &Options, mode: Mode) -> Flow<RequestState> {
+    let ctx = RequestContext::new(request, options);
+    let d = Decision { ctx, options, mode };
+    let state = d.dispatch()?;
+    Ok(if options.debug_headers() {
+        state.with_debug_headers()
+    } else {
+        state
+    })
+}
+
+struct Decision<'a, R: RequestView + ?Sized> {
+    ctx: RequestContext<'a, R>,
+    options: &'a Options,
+    mode: Mode,
+}
+
+fn header_value(s: &str) -> Option<HeaderValue> {
+    HeaderValue::from_str(s).ok()
+}
+
+fn is_machine_jwt(jwt: &Jwt) -> bool {
+    crate::token::auth::is_oauth_jwt(jwt) || crate::token::auth::is_m2m_jwt(jwt)
+}
+
+impl<R: RequestView + ?Sized> Decision<'_, R> {
+    // ---- §2.1 dispatch -------------------------------------------------------------------
+
+    fn dispatch(&self) -> Flow<RequestState> {
+        self.preflight()?;
+        let accepts = self.options.accepts_token();
+        let header = self.ctx.authorization();
+        match header {
+            Authorization::Malformed => {
+                // Decision 1: `Bearer` with empty credentials is a malformed header token.
+                let err = TokenVerificationError::new(
+                    TvReason::TokenInvalid,
+                    "Invalid Authorization header: the Bearer scheme carries no token.",
+                );
+                Ok(self.signed_out_session(
+                    Reason::Token(err.reason),
+                    err.full_message(TokenCarrier::Header),
+                ))
+            }
+            Authorization::Token(token) => {
+                if let AcceptsToken::List(list) = accepts {
+                    let presented = crate::token::auth::machine_token_type(token)
+                        .unwrap_or(TokenType::SessionToken);
+                    if !list.contains(&presented) {
+                        return Ok(signed_out_invalid_token());
+                    }
+                }
+                match accepts {
+                    AcceptsToken::SessionToken => self.header_flow(token),
+                    _ => self.machine_or_session_flow(token),
+                }
+            }
+            Authorization::None => match accepts {
+                AcceptsToken::List(list) if !list.contains(&TokenType::SessionToken) => {
+                    Ok(signed_out_invalid_token())
+                }
+                &AcceptsToken::Only(kind) if kind != TokenType::SessionToken => {
+                    Ok(RequestState::signed_out(
+                        Some(kind),
+                        Reason::NoTokenInHeader,
+                        String::new(),
+                        Auth::UnauthenticatedMachine(kind),
+                        HeaderMap::new(),
+                    ))
+                }
+                _ => self.cookie_flow(),
+            },
+        }
+    }
+
+    /// §1.9 checks that depend on the request (2b): a satellite's sign-in URL must be of another
+    /// origin than the request's `Origin`.
+    fn preflight(&self) -> Flow<()> {
+        if !self.options.is_satellite() {
+            return Ok(());
+        }
+        let (Some(sign_in), Some(origin)) =
+            (self.options.sign_in_url(), self.ctx.header_str("origin"))
+        else {
+            return Ok(());
+        };
+        let Ok(url) = Url::parse(sign_in) else {
+            return Err(AuthenticateError::SatelliteMisconfigured(
+                "CLERK_SIGN_IN_URL is not an absolute URL",
+            )
+            .into());
+        };
+        if url.origin().ascii_serialization() == origin {
+            return Err(AuthenticateError::SatelliteMisconfigured(
+                "CLERK_SIGN_IN_URL must be on the primary domain, not on the satellite's origin",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    /// Machine tokens and `acceptsToken = any` or a list (§5.2). Session tokens presented there
+    /// are verified as on the header path; machine tokens need the machine verifier.
+    fn machine_or_session_flow(&self, token: &str) -> Flow<RequestState> {
+        let accepts = self.options.accepts_token();
+        let presented = crate::token::auth::machine_token_type(token);
+        match (accepts, presented) {
+            (&AcceptsToken::Only(kind), _) if kind != TokenType::SessionToken => {
+                if presented != Some(kind) {
+                    return Ok(RequestState::signed_out(
+                        Some(kind),
+                        Reason::Auth(Ar::TokenTypeMismatch),
+                        String::new(),
+                        Auth::UnauthenticatedMachine(kind),
+                        HeaderMap::new(),
+                    ));
+                }
+                Ok(self.machine_unsupported(kind))
+            }
+            (_, Some(kind)) => Ok(self.machine_unsupported(kind)),
+            (_, None) => {
+                // Decision 4: a JWT-template category is rejected on every path.
+                if let Ok(jwt) = self.options.verifier().decode(token) {
+                    if jwt.category() == Some(crate::verify::pipeline::TEMPLATE_CATEGORY) {
+                        return Ok(self.signed_out_session(
+                            Reason::Auth(Ar::TokenTypeMismatch),
+                            String::new(),
+                        ));
+                    }
+                }
+                self.verify_header_session(token)
+            }
+        }
+    }
+
+    fn machine_unsupported(&self, kind: TokenType) -> RequestState {
+        RequestState::signed_out(
+            Some(kind),
+            Reason::Auth(Ar::UnexpectedError),
+            "Machine token verification is not available in this version of clerk-auth.".to_owned(),
+            Auth::UnauthenticatedMachine(kind),
+            HeaderMap::new(),
+        )
+    }
+
+    // ---- §2.2 header token ---------------------------------------------------------------
+
+    fn header_flow(&self, token: &str) -> Flow<RequestState> {
+        if let Ok(jwt) = self.options.verifier().decode(token) {
+            if is_machine_jwt(&jwt) || is_non_session_category(jwt.category()) {
+                return Ok(
+                    self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new())
+                );
+            }
+        }
+        self.verify_header_session(token)
+    }
+
+    fn verify_header_session(&self, token: &str) -> Flow<RequestState> {
+        match self.verify(token)? {
+            Ok(jwt) => Ok(self.signed_in_session(token, jwt, HeaderMap::new())),
+            Err(err) => self.handle_session_token_error(err, TokenCarrier::Header),
+        }
+    }
+
+    // ---- §2.3 cookie flow ----------------------------------------------------------------
+
+    fn cookie_flow(&self) -> Flow<RequestState> {
+        let ctx = &self.ctx;
+        let is_dev = self.options.is_development();
+        let is_prod = !is_dev;
+
+        // Decision 9: an oversized Cookie header is rejected before any parsing work.
+        if ctx.cookies_oversized() {
+            let err = TokenVerificationError::new(
+                TvReason::TokenInvalid,
+                format!(
+                    "Invalid Cookie header: longer than {} bytes.",
+                    crate::request::MAX_COOKIE_HEADER_LEN
+                ),
+            );
+            return Ok(self.signed_out_session(
+                Reason::Token(err.reason),
+                err.full_message(TokenCarrier::Cookie),
+            ));
+        }
+
+        // Step 0: finish a handshake.
+        if ctx.handshake_nonce().is_some() || ctx.handshake_token().is_some() {
+            match self.resolve_handshake()? {
+                Ok(state) => return Ok(state),
+                Err(HandshakeFailure::Verification(err)) if is_dev => {
+                    let message = if err.reason == TvReason::TokenInvalidSignature {
+                        "Clerk: Handshake token verification failed due to an invalid signature. If you have switched Clerk keys locally, clear your cookies and try again."
+                    } else {
+                        "Clerk: Handshake token verification failed."
+                    };
+                    return Err(AuthenticateError::HandshakeTokenInvalid(format!(
+                        "{message} ({})",
+                        err.reason
+                    ))
+                    .into());
+                }
+                Err(failure) => {
+                    tracing::warn!(target: "clerk_auth", reason = %failure, "Clerk: unable to resolve handshake; continuing");
+                }
+            }
+        }
+
+        let has_active_client = ctx.client_uat() != 0;
+        let session_token = ctx.session_token_in_cookie();
+        let has_session_token = session_token.is_some();
+        let dev_browser = ctx.dev_browser_token();
+
+        // Step 1: satellite sync gate.
+        if self.options.is_satellite()
+            && ctx.sec_fetch_dest() == Some("document")
+            && ctx.method() == "GET"
+        {
+            let synced = ctx.query("__clerk_synced");
+            let needs_sync = synced.as_deref() == Some("false");
+            let sync_completed = synced.as_deref() == Some("true");
+            let has_cookies = has_session_token || has_active_client;
+            let skip = !self.options.satellite_auto_sync() && !has_cookies && !needs_sync;
+            if !sync_completed {
+                if skip {
+                    return Ok(self.signed_out_session(
+                        Reason::Auth(Ar::SessionTokenAndUatMissing),
+                        String::new(),
+                    ));
+                }
+                if !has_cookies || needs_sync {
+                    let custom = if is_prod {
+                        None
+                    } else {
+                        let sign_in = self
+                            .options
+                            .sign_in_url()
+                            .and_then(|u| Url::parse(u).ok())
+                            .ok_or(Interrupt::Failed(
+                                AuthenticateError::SatelliteMisconfigured(
+                                    "CLERK_SIGN_IN_URL is not an absolute URL",
+                                ),
+                            ))?;
+                        let target = handshake::with_query_param_appended(
+                            &sign_in,
+                            "__clerk_redirect_url",
+                            ctx.clerk_url().as_str(),
+                        );
+                        Some(location_headers(target.as_str()))
+                    };
+                    return Ok(self.maybe_handshake(
+                        Ar::SatelliteCookieNeedsSyncing.into(),
+                        String::new(),
+                        custom,
+                    ));
+                }
+            }
+        }
+
+        // Step 2: a development primary answering a satellite.
+        if is_dev && !self.options.is_satellite() {
+            if let Some(target) = ctx
+                .query("__clerk_redirect_url")
+                .and_then(|r| parse_http_url(&r))
+            {
+                let target = match dev_browser {
+                    Some(db) => handshake::with_query_param_appended(&target, "__clerk_db_jwt", db),
+                    None => target,
+                };
+                let target = handshake::with_query_param_set(&target, "__clerk_synced", "true");
+                return Ok(self.maybe_handshake(
+                    Ar::PrimaryRespondsToSyncing.into(),
+                    String::new(),
+                    Some(location_headers(target.as_str())),
+                ));
+            }
+        }
+
+        // Steps 3 and 4: the development browser.
+        if is_dev && ctx.query("__clerk_db_jwt").is_some() {
+            return Ok(self.maybe_handshake(Ar::DevBrowserSync.into(), String::new(), None));
+        }
+        if is_dev && dev_browser.is_none() {
+            return Ok(self.maybe_handshake(Ar::DevBrowserMissing.into(), String::new(), None));
+        }
+
+        // Steps 5 to 7.
+        let Some(token) = session_token else {
+            if !has_active_client {
+                return Ok(self.signed_out_session(
+                    Reason::Auth(Ar::SessionTokenAndUatMissing),
+                    String::new(),
+                ));
+            }
+            return Ok(self.maybe_handshake(
+                Ar::ClientUatWithoutSessionToken.into(),
+                String::new(),
+                None,
+            ));
+        };
+        if !has_active_client {
+            return Ok(self.maybe_handshake(
+                Ar::SessionTokenWithoutClientUat.into(),
+                String::new(),
+                None,
+            ));
+        }
+
+        // Step 8: decode.
+        let decoded = match self.options.verifier().decode(token) {
+            Ok(jwt) => jwt,
+            Err(err) => return self.handle_session_token_error(err, TokenCarrier::Cookie),
+        };
+        // Step 9: type.
+        if is_machine_jwt(&decoded) || is_non_session_category(decoded.category()) {
+            return Ok(self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new()));
+        }
+        // Step 10: issued before the client's last update.
+        if let Some(iat) = decoded
+            .claims()
+            .get("iat")
+            .and_then(serde_json::Value::as_f64)
+        {
+            if iat < ctx.client_uat() as f64 {
+                return Ok(self.maybe_handshake(
+                    Ar::SessionTokenIatBeforeClientUat.into(),
+                    String::new(),
+                    None,
+                ));
+            }
+        }
+        // Step 11: verify.
+        let jwt = match self.verify(token)? {
+            Ok(jwt) => jwt,
+            Err(err) => return self.handle_session_token_error(err, TokenCarrier::Cookie),
+        };
+        // Step 12.
+        if jwt
+            .claims()
+            .get("azp")
+            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+        {
+            warn_once_missing_azp();
+        }
+        let signed_in = self.signed_in_session(token, jwt, HeaderMap::new());
+        if !signed_in.is_signed_in() {
+            return Ok(signed_in);
+        }
+
+        // Step 13: primary cross-origin sync.
+        if !self.options.is_satellite()
+            && ctx.method() == "GET"
+            && ctx.sec_fetch_dest() == Some("document")
+            && ctx.is_cross_origin_referrer()
+            && !ctx.is_known_clerk_referrer()
+            && ctx.redirect_loop_counter() == 0
+        {
+            return Ok(self.maybe_handshake(
+                Ar::PrimaryDomainCrossOriginSync.into(),
+                "Cross-origin request from satellite domain requires handshake".to_owned(),
+                None,
+            ));
+        }
+
+        // Step 14: organization sync.
+        if let Some(session) = signed_in.session() {
+            if let Some(state) = self.organization_sync(session) {
+                return Ok(state);
+            }
+        }
+        Ok(signed_in)
+    }
+
+    // ---- §2.10 organization sync ---------------------------------------------------------
+
+    fn organization_sync(&self, session: &SessionAuth) -> Option<RequestState> {
+        use crate::org_sync::OrganizationSyncTarget as T;
+        session.user_id.as_ref()?;
+        let target = self.ctx.organization_target()?;
+        let must_activate = match &target {
+            T::OrganizationSlug(slug) => session.org_slug.as_deref() != Some(slug.as_str()),
+            T::OrganizationId(id) => session.org_id.as_deref() != Some(id.as_str()),
+            T::PersonalAccount => session.org_id.is_some(),
+        };
+        if !must_activate {
+            return None;
+        }
+        if self.ctx.redirect_loop_counter() >= 3 {
+            tracing::warn!(target: "clerk_auth", "Clerk: organization activation handshake loop detected; keeping the current organization");
+            return None;
+        }
+        let state =
+            self.maybe_handshake(Ar::ActiveOrganizationMismatch.into(), String::new(), None);
+        (state.status() == crate::state::AuthStatus::Handshake).then_some(state)
+    }
+
+    // ---- §2.5 maybe-handshake ------------------------------------------------------------
+
+    fn maybe_handshake(
+        &self,
+        reason: Reason,
+        message: String,
+        custom: Option<HeaderMap>,
+    ) -> RequestState {
+        if !self.ctx.is_eligible_for_handshake() {
+            return self.signed_out_session(reason, message);
+        }
+        let mut headers = match custom {
+            Some(h) => h,
+            None => match self.handshake_location(&reason) {
+                Some(url) => location_headers(&url),
+                None => HeaderMap::new(),
+            },
+        };
+        if headers.contains_key(LOCATION) {
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        let counter = self.ctx.redirect_loop_counter();
+        // Decision 2: `>= 3`, not `== 3`.
+        if counter >= 3 {
+            if reason == Reason::Auth(Ar::SatelliteCookieNeedsSyncing) {
+                tracing::warn!(target: "clerk_auth", %reason, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your satellite application's Clerk configuration (domain, proxy URL or sign-in URL) does not match the primary's.");
+            } else {
+                tracing::warn!(target: "clerk_auth", %reason, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your Clerk instance keys do not match - make sure to copy the correct publishable and secret keys from the Clerk dashboard.");
+            }
+            return self.signed_out_session(reason, message);
+        }
+        if let Some(v) = header_value(&handshake::redirect_count_cookie(counter.saturating_add(1)))
+        {
+            headers.append(SET_COOKIE, v);
+        }
+        RequestState::handshake(reason, message, headers)
+    }
+
+    fn handshake_location(&self, reason: &Reason) -> Option<String> {
+        let ctx = &self.ctx;
+        let reason = reason.as_str();
+        let session_token = ctx.session_token_in_cookie().or_else(|| ctx.header_token());
+        let dev_browser = if self.options.is_development() {
+            ctx.dev_browser_token()
+        } else {
+            None
+        };
+        let frontend_api = ctx.frontend_api();
+        let target = ctx.organization_target();
+        HandshakeUrl {
+            frontend_api,
+            clerk_url: ctx.clerk_url(),
+            suffixed_cookies: ctx.uses_suffixed_cookies(),
+            reason: &reason,
+            session_token,
+            dev_browser_token: dev_browser,
+            organization_target: target.as_ref(),
+        }
+        .build()
+    }
+
+    // ---- §2.7 handshake resolution ---------------------------------------------------------
+
+    fn resolve_handshake(&self) -> Flow<Result<RequestState, HandshakeFailure>> {
+        let ctx = &self.ctx;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "access-control-allow-origin",
+            HeaderValue::from_static("null"),
+        );
+        headers.insert(
+            "access-control-allow-credentials",
+            HeaderValue::from_static("true"),
+        );
+
+        let directives: Vec<String> = if let Some(nonce) = ctx.handshake_nonce() {
+            if self.mode == Mode::NonBlocking {
+                return Err(Interrupt::WouldBlock);
+            }
+            match self.options.backend_api() {
+                Some(api) => api.handshake_payload(nonce).unwrap_or_else(|e| {
+                    tracing::warn!(target: "clerk_auth", error = %e, "Clerk: failed to fetch the handshake payload");
+                    Vec::new()
+                }),
+                None => {
+                    tracing::warn!(target: "clerk_auth", "Clerk: no Backend API client to resolve the handshake nonce");
+                    Vec::new()
+                }
+            }
+        } else if let Some(token) = ctx.handshake_token() {
+            let verifier = self.options.verifier();
+            if self.mode == Mode::NonBlocking {
+                if let Ok(jwt) = verifier.decode(token) {
+                    if verifier.source().needs_io(&jwt) {
+                        return Err(Interrupt::WouldBlock);
+                    }
+                }
+            }
+            match verifier.verify_handshake_token(token) {
+                Ok(jwt) => jwt
+                    .claims()
+                    .get("handshake")
+                    .and_then(serde_json::Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                Err(err) => return Ok(Err(HandshakeFailure::Verification(err))),
+            }
+        } else {
+            Vec::new()
+        };
+
+        for d in &directives {
+            if let Some(v) = header_value(d) {
+                headers.append(SET_COOKIE, v);
+            }
+        }
+        let session_token =
+            handshake::session_token_from_directives(&directives).unwrap_or_default();
+
+        if self.options.is_development() {
+            let clean = handshake::without_query_params(
+                ctx.clerk_url(),
+                &[
+                    "__clerk_handshake",
+                    "__clerk_help",
+                    "__clerk_db_jwt",
+                    "__clerk_handshake_nonce",
+                ],
+            );
+            if let Some(v) = header_value(clean.as_str()) {
+                headers.insert(LOCATION, v);
+            }
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+
+        if session_token.is_empty() {
+            return Ok(Ok(RequestState::signed_out(
+                Some(TokenType::SessionToken),
+                Reason::Auth(Ar::SessionTokenMissing),
+                String::new(),
+                Auth::SignedOutSession { pending: false },
+                headers,
+            )));
+        }
+        match self.verify(&session_token)? {
+            Ok(jwt) => Ok(Ok(self.signed_in_session(&session_token, jwt, headers))),
+            Err(err)
+                if self.options.is_development()
+                    && matches!(
+                        err.reason,
+                        TvReason::TokenExpired
+                            | TvReason::TokenNotActiveYet
+                            | TvReason::TokenIatInTheFuture
+                    ) =>
+            {
+                tracing::warn!(target: "clerk_auth", reason = %err.reason, "Clerk: clock skew detected while verifying the handshake session token; retrying with a 24 h tolerance. Make sure your system clock is in sync.");
+                match self
+                    .options
+                    .verifier()
+                    .verify_token_with_skew(&session_token, Duration::from_secs(86_400))
+                {
+                    Ok(jwt) => Ok(Ok(self.signed_in_session(&session_token, jwt, headers))),
+                    Err(err) => Ok(Err(HandshakeFailure::Other(err.reason))),
+                }
+            }
+            Err(err) => Ok(Err(HandshakeFailure::Other(err.reason))),
+        }
+    }
+
+    // ---- §2.8 errors and refresh -----------------------------------------------------------
+
+    fn handle_session_token_error(
+        &self,
+        err: TokenVerificationError,
+        carrier: TokenCarrier,
+    ) -> Flow<RequestState> {
+        let refresh_error = if err.reason == TvReason::TokenExpired
+            && self.ctx.refresh_token_in_cookie().is_some()
+            && self.ctx.method() == "GET"
+        {
+            match self.refresh()? {
+                Ok(state) => return Ok(state),
+                Err(e) => Some(e),
+            }
+        } else if self.ctx.method() != "GET" {
+            Some(RefreshError::NonEligibleNonGet)
+        } else if self.ctx.refresh_token_in_cookie().is_none() {
+            Some(RefreshError::NonEligibleNoRefreshCookie)
+        } else {
+            None
+        };
+        let message = err.full_message(carrier);
+        let reason = match err.reason {
+            TvReason::TokenExpired => Reason::SessionTokenExpired(
+                refresh_error.unwrap_or(RefreshError::UnexpectedSdkError),
+            ),
+            TvReason::TokenNotActiveYet => Reason::Auth(Ar::SessionTokenNbf),
+            TvReason::TokenIatInTheFuture => Reason::Auth(Ar::SessionTokenIatInTheFuture),
+            other => return Ok(self.signed_out_session(Reason::Token(other), message)),
+        };
+        Ok(self.maybe_handshake(reason, message, None))
+    }
+
+    fn refresh(&self) -> Flow<Result<RequestState, RefreshError>> {
+        let ctx = &self.ctx;
+        let Some(api) = self.options.backend_api() else {
+            return Ok(Err(RefreshError::MissingApiClient));
+        };
+        let Some(expired) = ctx.session_token_in_cookie().or_else(|| ctx.header_token()) else {
+            return Ok(Err(RefreshError::MissingSessionToken));
+        };
+        let Some(refresh_token) = ctx.refresh_token_in_cookie() else {
+            return Ok(Err(RefreshError::MissingRefreshToken));
+        };
+        let Ok(decoded) = Jwt::decode(expired) else {
+            return Ok(Err(RefreshError::ExpiredSessionTokenDecodeFailed));
+        };
+        let Some(sid) = decoded.claim_str("sid") else {
+            return Ok(Err(RefreshError::ExpiredSessionTokenMissingSidClaim));
+        };
+        if self.mode == Mode::NonBlocking {
+            return Err(Interrupt::WouldBlock);
+        }
+        let request = RefreshRequest {
+            format: "cookie",
+            expired_token: expired.to_owned(),
+            refresh_token: refresh_token.to_owned(),
+            request_origin: ctx.clerk_url().origin().ascii_serialization(),
+            request_headers: ctx.all_headers(),
+            suffixed_cookies: ctx.uses_suffixed_cookies(),
+        };
+        let cookies = match api.refresh_session(sid, &request) {
+            Ok(c) => c,
+            Err(crate::bapi::BapiError::Network(_)) => return Ok(Err(RefreshError::FetchError)),
+            Err(crate::bapi::BapiError::Status {
+                code: Some(code), ..
+            }) => {
+                return Ok(Err(if code == "unexpected_error" {
+                    RefreshError::FetchError
+                } else {
+                    RefreshError::Bapi(code)
+                }))
+            }
+            Err(_) => return Ok(Err(RefreshError::UnexpectedBapiError)),
+        };
+        if cookies.is_empty() {
+            return Ok(Err(RefreshError::UnexpectedSdkError));
+        }
+        let mut headers = HeaderMap::new();
+        for c in &cookies {
+            if let Some(v) = header_value(c) {
+                headers.append(SET_COOKIE, v);
+            }
+        }
+        let Some(token) =
+            handshake::session_token_from_directives(&cookies).filter(|t| !t.is_empty())
+        else {
+            return Ok(Err(RefreshError::InvalidSessionToken));
+        };
+        match self.verify(&token)? {
+            Ok(jwt) => Ok(Ok(self.signed_in_session(&token, jwt, headers))),
+            Err(_) => Ok(Err(RefreshError::InvalidSessionToken)),
+        }
+    }
+
+    // ---- helpers -------------------------------------------------------------------------
+
+    /// Verifies a session token; in non-blocking mode, interrupts instead of fetching keys.
+    fn verify(&self, token: &str) -> Flow<Result<Arc<Jwt>, TokenVerificationError>> {
+        let verifier = self.options.verifier();
+        if self.mode == Mode::NonBlocking && verifier.needs_io(token) {
+            return Err(Interrupt::WouldBlock);
+        }
+        Ok(verifier.verify_token(token))
+    }
+
+    fn signed_in_session(&self, token: &str, jwt: Arc<Jwt>, headers: HeaderMap) -> RequestState {
+        match SessionAuth::from_jwt(jwt) {
+            Ok(session) => {
+                let auth = if session.is_pending() {
+                    Auth::SignedOutSession { pending: true }
+                } else {
+                    Auth::Session(session)
+                };
+                RequestState::signed_in(TokenType::SessionToken, token.to_owned(), auth, headers)
+            }
+            Err(_) => self.signed_out_session(Reason::Auth(Ar::UnexpectedError), String::new()),
+        }
+    }
+
+    fn signed_out_session(&self, reason: Reason, message: String) -> RequestState {
+        RequestState::signed_out(
+            Some(TokenType::SessionToken),
+            reason,
+            message,
+            Auth::SignedOutSession { pending: false },
+            HeaderMap::new(),
+        )
+    }
+}
+
+enum HandshakeFailure {
+    /// The handshake JWT itself failed (a `TokenVerificationError` in Clerk's terms).
+    Verification(TokenVerificationError),
+    /// The session token it carried failed.
+    Other(TvReason),
+}
+
+impl std::fmt::Display for HandshakeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Verification(e) => write!(f, "handshake token: {}", e.reason),
+            Self::Other(r) => write!(f, "session token from the handshake: {r}"),
+        }
+    }
+}
+
+fn signed_out_invalid_token() -> RequestState {
+    RequestState::signed_out(
+        None,
+        Reason::Auth(Ar::TokenTypeMismatch),
+        String::new(),
+        Auth::InvalidToken,
+        HeaderMap::new(),
+    )
+}
+
+fn location_headers(url: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    if let Some(v) = header_value(url) {
+        h.insert(LOCATION, v);
+    }
+    h
+}
+
+/// Decision 5: `__clerk_redirect_url` must be an absolute `http`/`https` URL, else it is absent.
+fn parse_http_url(s: &str) -> Option<Url> {
+    Url::parse(s)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
+fn warn_once_missing_azp() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(target: "clerk_auth", "Clerk: session token from cookie is missing the azp claim. In a future version of Clerk, this token will be considered invalid. Please contact Clerk support if you see this warning.");
+    });
+}

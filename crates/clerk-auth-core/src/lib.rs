@@ -22,10 +22,19 @@ pub mod testing;
 pub mod token;
 pub mod verify;
 
+pub use bapi::{BackendApi, HttpBackendApi};
 pub use clock::{Clock, SystemClock};
+pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
 pub use error::{
     ConfigError, TokenCarrier, TokenVerificationError, TokenVerificationErrorAction,
     TokenVerificationErrorReason,
 };
+pub use options::{AcceptsToken, Options, OptionsBuilder};
+pub use org_sync::{OrganizationSyncOptions, OrganizationSyncTarget};
+pub use request::{RequestView, TestRequest};
+pub use state::{Auth, AuthErrorReason, AuthStatus, Reason, RefreshError, RequestState};
 pub use token::Jwt;
-pub use verify::{TokenVerifier, VerificationKey};
+pub use token::{Has, MachineAuth, Reverification, SessionAuth, TokenType};
+pub use verify::{
+    JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey, Verifier, VerifyOptions,
+};

@@ -1,1 +1,395 @@
-//! (in progress)
+//! The decision's output (§2.12): [`RequestState`], its [`AuthStatus`] and [`Reason`].
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+
+use crate::error::TokenVerificationErrorReason;
+use crate::token::auth::{MachineAuth, SessionAuth, TokenType};
+
+/// `signed-in`, `signed-out` or `handshake`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuthStatus {
+    /// The request carries a valid credential.
+    SignedIn,
+    /// The request carries no valid credential; see the [`Reason`].
+    SignedOut,
+    /// The browser must be sent through Clerk's handshake (a redirect) before a decision.
+    Handshake,
+}
+
+impl AuthStatus {
+    /// Clerk's wire string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedIn => "signed-in",
+            Self::SignedOut => "signed-out",
+            Self::Handshake => "handshake",
+        }
+    }
+}
+
+impl fmt::Display for AuthStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Clerk's `AuthErrorReason` (§2.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuthErrorReason {
+    /// `client-uat-but-no-session-token`
+    ClientUatWithoutSessionToken,
+    /// `dev-browser-missing`
+    DevBrowserMissing,
+    /// `dev-browser-sync`
+    DevBrowserSync,
+    /// `primary-responds-to-syncing`
+    PrimaryRespondsToSyncing,
+    /// `primary-domain-cross-origin-sync`
+    PrimaryDomainCrossOriginSync,
+    /// `satellite-needs-syncing`
+    SatelliteCookieNeedsSyncing,
+    /// `session-token-and-uat-missing`
+    SessionTokenAndUatMissing,
+    /// `session-token-missing`
+    SessionTokenMissing,
+    /// `session-token-iat-before-client-uat`
+    SessionTokenIatBeforeClientUat,
+    /// `session-token-nbf`
+    SessionTokenNbf,
+    /// `session-token-iat-in-the-future`
+    SessionTokenIatInTheFuture,
+    /// `session-token-but-no-client-uat`
+    SessionTokenWithoutClientUat,
+    /// `active-organization-mismatch`
+    ActiveOrganizationMismatch,
+    /// `token-type-mismatch`
+    TokenTypeMismatch,
+    /// `unexpected-error`
+    UnexpectedError,
+}
+
+impl AuthErrorReason {
+    /// Clerk's wire string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientUatWithoutSessionToken => "client-uat-but-no-session-token",
+            Self::DevBrowserMissing => "dev-browser-missing",
+            Self::DevBrowserSync => "dev-browser-sync",
+            Self::PrimaryRespondsToSyncing => "primary-responds-to-syncing",
+            Self::PrimaryDomainCrossOriginSync => "primary-domain-cross-origin-sync",
+            Self::SatelliteCookieNeedsSyncing => "satellite-needs-syncing",
+            Self::SessionTokenAndUatMissing => "session-token-and-uat-missing",
+            Self::SessionTokenMissing => "session-token-missing",
+            Self::SessionTokenIatBeforeClientUat => "session-token-iat-before-client-uat",
+            Self::SessionTokenNbf => "session-token-nbf",
+            Self::SessionTokenIatInTheFuture => "session-token-iat-in-the-future",
+            Self::SessionTokenWithoutClientUat => "session-token-but-no-client-uat",
+            Self::ActiveOrganizationMismatch => "active-organization-mismatch",
+            Self::TokenTypeMismatch => "token-type-mismatch",
+            Self::UnexpectedError => "unexpected-error",
+        }
+    }
+}
+
+/// Why a server-side refresh did not happen or failed (§2.8); the suffix of
+/// `session-token-expired-refresh-<x>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// `non-eligible-no-refresh-cookie`
+    NonEligibleNoRefreshCookie,
+    /// `non-eligible-non-get`
+    NonEligibleNonGet,
+    /// `invalid-session-token`
+    InvalidSessionToken,
+    /// `missing-api-client`
+    MissingApiClient,
+    /// `missing-session-token`
+    MissingSessionToken,
+    /// `missing-refresh-token`
+    MissingRefreshToken,
+    /// `expired-session-token-decode-failed`
+    ExpiredSessionTokenDecodeFailed,
+    /// `expired-session-token-missing-sid-claim`
+    ExpiredSessionTokenMissingSidClaim,
+    /// `fetch-error`
+    FetchError,
+    /// `unexpected-sdk-error`
+    UnexpectedSdkError,
+    /// `unexpected-bapi-error`
+    UnexpectedBapiError,
+    /// A Backend API error code, verbatim.
+    Bapi(String),
+}
+
+impl RefreshError {
+    /// Clerk's wire string.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::NonEligibleNoRefreshCookie => "non-eligible-no-refresh-cookie",
+            Self::NonEligibleNonGet => "non-eligible-non-get",
+            Self::InvalidSessionToken => "invalid-session-token",
+            Self::MissingApiClient => "missing-api-client",
+            Self::MissingSessionToken => "missing-session-token",
+            Self::MissingRefreshToken => "missing-refresh-token",
+            Self::ExpiredSessionTokenDecodeFailed => "expired-session-token-decode-failed",
+            Self::ExpiredSessionTokenMissingSidClaim => "expired-session-token-missing-sid-claim",
+            Self::FetchError => "fetch-error",
+            Self::UnexpectedSdkError => "unexpected-sdk-error",
+            Self::UnexpectedBapiError => "unexpected-bapi-error",
+            Self::Bapi(code) => code,
+        }
+    }
+}
+
+/// Why a request is signed out or needs a handshake. [`Display`](fmt::Display) gives Clerk's string.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// One of Clerk's `AuthErrorReason`s.
+    Auth(AuthErrorReason),
+    /// A token verification failure (§3.7), or a machine-token error code (§5.5).
+    Token(TokenVerificationErrorReason),
+    /// `session-token-expired-refresh-<x>` (§2.8).
+    SessionTokenExpired(RefreshError),
+    /// The literal `No token in header` (§2.1 step 3).
+    NoTokenInHeader,
+}
+
+impl Reason {
+    /// Clerk's wire string.
+    pub fn as_str(&self) -> Cow<'static, str> {
+        match self {
+            Self::Auth(r) => Cow::Borrowed(r.as_str()),
+            Self::Token(r) => Cow::Borrowed(r.as_str()),
+            Self::SessionTokenExpired(e) => {
+                Cow::Owned(format!("session-token-expired-refresh-{}", e.as_str()))
+            }
+            Self::NoTokenInHeader => Cow::Borrowed("No token in header"),
+        }
+    }
+
+    /// Whether the keys could not be obtained (key-set outage or bad secret key): a 503-class
+    /// failure of the service, not of the client (decision 11).
+    pub fn is_key_set_outage(&self) -> bool {
+        matches!(self, Self::Token(r) if r.is_key_set_outage())
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.as_str())
+    }
+}
+
+impl From<AuthErrorReason> for Reason {
+    fn from(r: AuthErrorReason) -> Self {
+        Self::Auth(r)
+    }
+}
+
+impl From<TokenVerificationErrorReason> for Reason {
+    fn from(r: TokenVerificationErrorReason) -> Self {
+        Self::Token(r)
+    }
+}
+
+/// The auth object of a state (§4.3, §5.6).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Auth {
+    /// A signed-in session.
+    Session(SessionAuth),
+    /// A signed-out session; `pending` when the token was valid but the session is pending (§4.3).
+    SignedOutSession {
+        /// The session's status was `pending`.
+        pending: bool,
+    },
+    /// An authenticated machine.
+    Machine(MachineAuth),
+    /// An unauthenticated machine request of the given type.
+    UnauthenticatedMachine(TokenType),
+    /// The presented token's type is not accepted (`signedOutInvalidToken`).
+    InvalidToken,
+    /// No auth object (a handshake).
+    None,
+}
+
+/// The decision for one request (§2.12).
+///
+/// `Debug` never shows the token.
+#[derive(Clone)]
+pub struct RequestState {
+    pub(crate) status: AuthStatus,
+    pub(crate) reason: Option<Reason>,
+    pub(crate) message: Option<String>,
+    pub(crate) token_type: Option<TokenType>,
+    pub(crate) token: Option<String>,
+    pub(crate) auth: Auth,
+    pub(crate) headers: HeaderMap,
+}
+
+impl RequestState {
+    pub(crate) fn signed_in(
+        token_type: TokenType,
+        token: String,
+        auth: Auth,
+        headers: HeaderMap,
+    ) -> Self {
+        Self {
+            status: AuthStatus::SignedIn,
+            reason: None,
+            message: None,
+            token_type: Some(token_type),
+            token: Some(token),
+            auth,
+            headers,
+        }
+    }
+
+    pub(crate) fn signed_out(
+        token_type: Option<TokenType>,
+        reason: Reason,
+        message: String,
+        auth: Auth,
+        headers: HeaderMap,
+    ) -> Self {
+        Self {
+            status: AuthStatus::SignedOut,
+            reason: Some(reason),
+            message: Some(message),
+            token_type,
+            token: None,
+            auth,
+            headers,
+        }
+    }
+
+    pub(crate) fn handshake(reason: Reason, message: String, headers: HeaderMap) -> Self {
+        Self {
+            status: AuthStatus::Handshake,
+            reason: Some(reason),
+            message: Some(message),
+            token_type: Some(TokenType::SessionToken),
+            token: None,
+            auth: Auth::None,
+            headers,
+        }
+    }
+
+    /// Adds Clerk's debug headers (`x-clerk-auth-status`, `-reason`, `-message`) to a state that is
+    /// not signed-in. Values that are not valid header bytes are skipped, as Clerk does.
+    pub(crate) fn with_debug_headers(mut self) -> Self {
+        if self.status == AuthStatus::SignedIn {
+            return self;
+        }
+        if let Some(message) = self.message.as_deref().filter(|m| !m.is_empty()) {
+            if let Ok(v) = HeaderValue::from_str(message) {
+                self.headers.insert(X_CLERK_AUTH_MESSAGE, v);
+            }
+        }
+        if let Some(reason) = &self.reason {
+            if let Ok(v) = HeaderValue::from_str(&reason.as_str()) {
+                self.headers.insert(X_CLERK_AUTH_REASON, v);
+            }
+        }
+        self.headers.insert(
+            X_CLERK_AUTH_STATUS,
+            HeaderValue::from_static(self.status.as_str()),
+        );
+        self
+    }
+
+    /// The status.
+    pub fn status(&self) -> AuthStatus {
+        self.status
+    }
+
+    /// Whether the request is signed in.
+    pub fn is_signed_in(&self) -> bool {
+        self.status == AuthStatus::SignedIn
+    }
+
+    /// The reason (`None` when signed in).
+    pub fn reason(&self) -> Option<&Reason> {
+        self.reason.as_ref()
+    }
+
+    /// The message (`None` when signed in; often empty otherwise). Never contains a token.
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+
+    /// The token type (`None` for a token whose type is not accepted).
+    pub fn token_type(&self) -> Option<TokenType> {
+        self.token_type
+    }
+
+    /// The verified raw token, when signed in. A bearer credential: do not log it.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The auth object (Clerk's `toAuth()`): pending sessions count as signed out.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// The signed-in session, if any.
+    pub fn session(&self) -> Option<&SessionAuth> {
+        match &self.auth {
+            Auth::Session(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The authenticated machine, if any.
+    pub fn machine(&self) -> Option<&MachineAuth> {
+        match &self.auth {
+            Auth::Machine(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The headers to add to the response (several `set-cookie` possible). When they contain
+    /// `location`, the response must be a `307` redirect carrying all of them.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The redirect target, when the response must be a `307`.
+    pub fn location(&self) -> Option<&HeaderValue> {
+        self.headers.get(http::header::LOCATION)
+    }
+
+    /// Whether this is a signed-out state caused by a key-set outage or a bad secret key
+    /// (answered `503`, not `401`).
+    pub fn is_key_set_outage(&self) -> bool {
+        self.status == AuthStatus::SignedOut
+            && self.reason.as_ref().is_some_and(Reason::is_key_set_outage)
+    }
+}
+
+impl fmt::Debug for RequestState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestState")
+            .field("status", &self.status)
+            .field("reason", &self.reason)
+            .field("message", &self.message)
+            .field("token_type", &self.token_type)
+            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// `x-clerk-auth-status`
+pub const X_CLERK_AUTH_STATUS: HeaderName = HeaderName::from_static("x-clerk-auth-status");
+/// `x-clerk-auth-reason`
+pub const X_CLERK_AUTH_REASON: HeaderName = HeaderName::from_static("x-clerk-auth-reason");
+/// `x-clerk-auth-message`
+pub const X_CLERK_AUTH_MESSAGE: HeaderName = HeaderName::from_static("x-clerk-auth-message");

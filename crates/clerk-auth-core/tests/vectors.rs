@@ -1,0 +1,72 @@
+//! Runs every committed decision vector (`tests/vectors/*.json`) through the core.
+
+use std::sync::Arc;
+
+use clerk_auth_core::testing::vectors::Vector;
+use clerk_auth_core::testing::FixedClock;
+use clerk_auth_core::{authenticate_request, OptionsBuilder, TestRequest};
+
+#[test]
+fn decision_vectors() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+    let vectors = Vector::load_dir(dir).expect("vectors load");
+    assert!(vectors.len() >= 40, "only {} vectors", vectors.len());
+    let mut failures = Vec::new();
+    for vector in &vectors {
+        let prepared = vector.prepare(None).expect("vector prepares");
+        let env = prepared.env.clone();
+        let options = OptionsBuilder::from_env_with(|k| env.get(k).cloned())
+            .map(|b| b.clock(Arc::new(FixedClock::new(prepared.now))))
+            .and_then(OptionsBuilder::build);
+        let options = match options {
+            Ok(o) => o,
+            Err(e) => {
+                failures.push(format!("{}: options: {e}", vector.name));
+                continue;
+            }
+        };
+        let mut request = TestRequest::builder(
+            prepared.request.method.clone(),
+            prepared.request.url.clone(),
+        );
+        for (k, v) in &prepared.request.headers {
+            request = request.header(k, v);
+        }
+        let request = request.build();
+        let outcome = match authenticate_request(&request, &options) {
+            Ok(state) => {
+                let headers: Vec<(String, String)> = state
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_owned(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                let reason = state.reason().map(|r| r.to_string());
+                prepared.expect.check(
+                    state.status().as_str(),
+                    reason.as_deref(),
+                    state.message(),
+                    &headers,
+                    state.session().and_then(|s| s.user_id.as_deref()),
+                )
+            }
+            Err(e) => prepared
+                .expect
+                .check("error", None, Some(&e.to_string()), &[], None),
+        };
+        if let Err(problem) = outcome {
+            failures.push(format!("{} [{}]:\n  {problem}", vector.name, vector.spec));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} vectors failed:\n{}",
+        failures.len(),
+        vectors.len(),
+        failures.join("\n")
+    );
+}
