@@ -220,6 +220,20 @@ pub struct TestRequest {
 }
 
 impl TestRequest {
+    /// An owned copy of any request view (method, URL and every header it visits), for moving a
+    /// request to a blocking thread (`spawn_blocking`) when the decision needs network IO.
+    pub fn capture<R: RequestView + ?Sized>(request: &R) -> Self {
+        let mut headers = Vec::new();
+        request.visit_headers(&mut |name, value| {
+            headers.push((name.to_ascii_lowercase(), value.to_vec()));
+        });
+        Self {
+            method: request.method().to_owned(),
+            url: request.url().into_owned(),
+            headers,
+        }
+    }
+
     /// A builder for a request with any method.
     pub fn builder(method: impl Into<String>, url: impl Into<String>) -> TestRequestBuilder {
         TestRequestBuilder {

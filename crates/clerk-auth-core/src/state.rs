@@ -393,3 +393,77 @@ pub const X_CLERK_AUTH_STATUS: HeaderName = HeaderName::from_static("x-clerk-aut
 pub const X_CLERK_AUTH_REASON: HeaderName = HeaderName::from_static("x-clerk-auth-reason");
 /// `x-clerk-auth-message`
 pub const X_CLERK_AUTH_MESSAGE: HeaderName = HeaderName::from_static("x-clerk-auth-message");
+
+/// What an adapter does with a state before running the handler (decision 11, §2.12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Answer `307 Temporary Redirect` with all the state's headers; do not run the handler.
+    Redirect,
+    /// A handshake without `location`: answer `500`; do not run the handler.
+    ServerError,
+    /// Run the handler and add the state's headers to its response.
+    Continue,
+}
+
+/// The answer to a request that a protected route refuses (decision 11): `401` for a signed-out
+/// request, `503` when the keys could not be obtained. The body is JSON
+/// `{"status","reason","message"}` and never contains a token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// `401` or `503`.
+    pub status: u16,
+    /// The JSON body.
+    pub body: String,
+}
+
+impl RequestState {
+    /// What the adapter does before the handler runs.
+    pub fn disposition(&self) -> Disposition {
+        if self.headers.contains_key(http::header::LOCATION) {
+            Disposition::Redirect
+        } else if self.status == AuthStatus::Handshake {
+            Disposition::ServerError
+        } else {
+            Disposition::Continue
+        }
+    }
+
+    /// Why a route that requires a signed-in user refuses this request, or `None` if it may run:
+    /// a signed-in session (not pending) or an authenticated machine.
+    pub fn rejection(&self) -> Option<Rejection> {
+        if matches!(self.auth, Auth::Session(_) | Auth::Machine(_)) && self.is_signed_in() {
+            return None;
+        }
+        // A pending session is signed in with no reason, but Clerk's `toAuth()` treats it as
+        // signed out: the body then carries `"reason": null`.
+        let reason = self.reason.as_ref().map(|r| r.as_str().into_owned());
+        let status = if self.is_key_set_outage() { 503 } else { 401 };
+        let body = serde_json::json!({
+            "status": AuthStatus::SignedOut.as_str(),
+            "reason": reason,
+            "message": self.message.as_deref().unwrap_or(""),
+        });
+        Some(Rejection {
+            status,
+            body: body.to_string(),
+        })
+    }
+
+    /// The auth object as the JSON the example servers return from `/api/me` (Clerk's camelCase
+    /// names; fields that do not apply are `null`).
+    pub fn auth_json(&self) -> serde_json::Value {
+        let value = match &self.auth {
+            Auth::Session(s) => serde_json::to_value(s),
+            Auth::SignedOutSession { pending } => serde_json::to_value(
+                crate::token::auth::SessionAuthObject::signed_out(*pending),
+            ),
+            Auth::Machine(m) => serde_json::to_value(m),
+            Auth::UnauthenticatedMachine(kind) => {
+                Ok(crate::token::auth::MachineAuth::unauthenticated_json(*kind))
+            }
+            Auth::InvalidToken => Ok(serde_json::json!({ "tokenType": null })),
+            Auth::None => Ok(serde_json::Value::Null),
+        };
+        value.unwrap_or(serde_json::Value::Null)
+    }
+}

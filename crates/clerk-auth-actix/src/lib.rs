@@ -1,0 +1,1 @@
+//! Clerk request authentication for actix (in progress).

@@ -1,0 +1,1 @@
+//! Clerk request authentication for rocket (in progress).

@@ -1,0 +1,162 @@
+//! What the three example servers share: configuration (Clerk's environment, or an embedded local
+//! issuer when no keys are set) and the bodies of the contract's routes
+//! (`../shared/spec/examples-contract.md`). The servers differ only in their framework.
+
+use std::time::{Duration, SystemTime};
+
+use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState};
+
+/// The role `/api/org-admin` requires.
+pub const ORG_ADMIN_ROLE: &str = "org:admin";
+
+/// The publishable key of the embedded local issuer (frontend API `clerk.example.com`).
+pub const EMBEDDED_PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
+
+/// A configured example server.
+pub struct Example {
+    /// The options every request is decided with.
+    pub options: Options,
+    /// The port to listen on (`PORT`, default 3000; 0 picks a free port).
+    pub port: u16,
+    /// Set when the server runs on the embedded local issuer.
+    pub embedded: Option<Embedded>,
+}
+
+/// The embedded local issuer: a key pair made at start-up and a session token it signed.
+pub struct Embedded {
+    /// A signed-in session token, valid for an hour.
+    pub session_token: String,
+    /// A token signed by another key (rejected).
+    pub foreign_token: String,
+}
+
+impl Example {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (Clerk's `CLERK_*` variables and `PORT`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let port = lookup("PORT").and_then(|p| p.parse().ok()).unwrap_or(3000);
+        let has_keys = ["CLERK_SECRET_KEY", "CLERK_JWT_KEY"]
+            .iter()
+            .any(|k| lookup(k).is_some_and(|v| !v.is_empty()));
+        if has_keys {
+            let options = OptionsBuilder::from_env_with(&lookup)?.build()?;
+            return Ok(Self {
+                options,
+                port,
+                embedded: None,
+            });
+        }
+        let keys = KeyPair::generate();
+        let session_token = TokenMinter::new(&keys)
+            .issued_at(SystemTime::now())
+            .ttl(Duration::from_secs(3600))
+            .subject("user_2embedded")
+            .sid("sess_2embedded")
+            .azp(&format!("http://127.0.0.1:{port}"))
+            .mint();
+        let foreign_token = TokenMinter::new(KeyPair::shared_other())
+            .issued_at(SystemTime::now())
+            .ttl(Duration::from_secs(3600))
+            .mint();
+        let options = OptionsBuilder::from_env_with(&lookup)?
+            .publishable_key(EMBEDDED_PUBLISHABLE_KEY)
+            .secret_key("sk_live_embedded_local_issuer")
+            .jwt_key(keys.public_pem())
+            // The embedded issuer never talks to Clerk: Backend API calls go nowhere.
+            .api_url("http://127.0.0.1:9")
+            .build()?;
+        Ok(Self {
+            options,
+            port,
+            embedded: Some(Embedded {
+                session_token,
+                foreign_token,
+            }),
+        })
+    }
+
+    /// What the server prints before its `listening on` line.
+    pub fn banner(&self, port: u16) -> String {
+        let Some(e) = &self.embedded else {
+            return String::new();
+        };
+        let base = format!("http://127.0.0.1:{port}");
+        format!(
+            "No CLERK_SECRET_KEY or CLERK_JWT_KEY set: running on an embedded local issuer.\n\
+             A signed-in session token (valid for an hour):\n  {token}\n\n\
+             Signed in:\n  curl -i {base}/api/me -H 'Authorization: Bearer {token}'\n\
+             Signed out:\n  curl -i {base}/api/me\n\
+             A token signed by another key (rejected):\n  curl -i {base}/api/me -H 'Authorization: Bearer {foreign}'\n\
+             The public page:\n  curl -i {base}/ -H 'Cookie: __session={token}; __client_uat=1'\n",
+            token = e.session_token,
+            foreign = e.foreign_token,
+        )
+    }
+}
+
+/// The contract's routes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// `/api/me`: protected.
+    Me,
+    /// `/api/org-admin`: protected and requires `org:admin`.
+    OrgAdmin,
+    /// Every other path: the public page.
+    Public,
+}
+
+impl Route {
+    /// The route a path belongs to.
+    pub fn of(path: &str) -> Self {
+        match path {
+            "/api/me" => Self::Me,
+            "/api/org-admin" => Self::OrgAdmin,
+            _ => Self::Public,
+        }
+    }
+}
+
+/// `/api/me` when signed in: the auth object's JSON.
+pub fn me_body(state: &RequestState) -> String {
+    state.auth_json().to_string()
+}
+
+/// Whether `/api/org-admin` lets a signed-in request through.
+pub fn is_org_admin(state: &RequestState) -> bool {
+    state.session().is_some_and(|s| s.has(&Has::role(ORG_ADMIN_ROLE)))
+}
+
+/// `/api/org-admin` when signed in without the role: `403`.
+pub const FORBIDDEN_BODY: &str = r#"{"status":"forbidden"}"#;
+
+/// The public page: says who is signed in.
+pub fn public_page(state: &RequestState) -> String {
+    let who = match state.session().and_then(|s| s.user_id.as_deref()) {
+        Some(user) => format!("signed-in {}", html_escape(user)),
+        None => "signed-out".to_owned(),
+    };
+    format!("<!doctype html>\n<html><head><title>clerk-auth example</title></head><body><p>{who}</p></body></html>\n")
+}
+
+/// The `500` body for a request the core cannot decide.
+pub fn error_body(message: &str) -> String {
+    serde_json::json!({ "status": "error", "message": message }).to_string()
+}
+
+fn html_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '<' => "&lt;".to_owned(),
+            '>' => "&gt;".to_owned(),
+            '&' => "&amp;".to_owned(),
+            '"' => "&quot;".to_owned(),
+            '\'' => "&#39;".to_owned(),
+            c => c.to_string(),
+        })
+        .collect()
+}

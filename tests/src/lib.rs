@@ -1,0 +1,1 @@
+//! Conformance suite helpers (in progress).
