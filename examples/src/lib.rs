@@ -143,11 +143,6 @@ pub fn public_page(state: &RequestState) -> String {
     format!("<!doctype html>\n<html><head><title>clerk-auth example</title></head><body><p>{who}</p></body></html>\n")
 }
 
-/// The `500` body for a request the core cannot decide.
-pub fn error_body(message: &str) -> String {
-    serde_json::json!({ "status": "error", "message": message }).to_string()
-}
-
 fn html_escape(s: &str) -> String {
     s.chars()
         .map(|c| match c {

@@ -37,6 +37,14 @@ pub enum AuthenticateError {
     SatelliteMisconfigured(&'static str),
 }
 
+impl AuthenticateError {
+    /// The JSON body adapters answer with (`500`): `{"status":"error","message":…}`. It never
+    /// contains a token or key.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ "status": "error", "message": self.to_string() }).to_string()
+    }
+}
+
 /// Why [`try_authenticate_request`](crate::try_authenticate_request) did not return a state.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
