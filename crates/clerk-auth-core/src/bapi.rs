@@ -1,11 +1,14 @@
-//! The Backend API calls the decision needs: the handshake payload (§2.7) and server-side refresh
-//! (§2.8). They sit behind [`BackendApi`] so that tests and users can substitute them; the default
-//! implementation talks to Clerk's Backend API over HTTP (ureq).
+//! The Backend API calls the decision needs: the handshake payload (§2.7), server-side refresh
+//! (§2.8) and opaque machine-token verification (§5.3). They sit behind [`BackendApi`] so that
+//! tests and users can substitute them; the default implementation talks to Clerk's Backend API
+//! over HTTP (ureq).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
+
+use crate::token::auth::TokenType;
 
 /// What a refresh call sends (§2.8 step e).
 #[derive(Clone, Serialize)]
@@ -48,15 +51,44 @@ pub enum BapiError {
         status: u16,
         /// `errors[0].code`, when the body had one.
         code: Option<String>,
+        /// `errors[0].message`, when the body had one (never contains the secret key).
+        message: Option<String>,
     },
     /// The answer was not of the expected shape.
     #[error("the Backend API answer could not be understood")]
     InvalidResponse,
+    /// No secret key is configured for this call (for example an API key presented to an
+    /// instance configured with a machine secret key only).
+    #[error("no secret key is configured for this Backend API call")]
+    MissingSecretKey,
+    /// This [`BackendApi`] implementation does not offer the call.
+    #[error("this Backend API client does not support {0}")]
+    Unsupported(&'static str),
 }
 
 /// The Backend API calls used by the decision. Calls may block: the decision only makes them on
 /// the blocking path (never from `try_authenticate_request`).
 pub trait BackendApi: Send + Sync + fmt::Debug {
+    /// Verifies an opaque machine token (§5.3) and returns the Backend API's JSON resource
+    /// (snake_case, as Clerk answers). The endpoints have no version segment:
+    ///
+    /// | `kind` | request | bearer |
+    /// |---|---|---|
+    /// | [`TokenType::M2mToken`] | `POST /m2m_tokens/verify` `{"token"}` | the machine secret key if set, else the secret key |
+    /// | [`TokenType::OauthToken`] | `POST /oauth_applications/access_tokens/verify` `{"access_token"}` | the secret key |
+    /// | [`TokenType::ApiKey`] | `POST /api_keys/verify` `{"secret"}` | the secret key |
+    ///
+    /// The default implementation answers [`BapiError::Unsupported`] (the decision then reports
+    /// `unexpected-error`), so existing implementations keep compiling.
+    fn verify_machine_token(
+        &self,
+        kind: TokenType,
+        token: &str,
+    ) -> Result<serde_json::Value, BapiError> {
+        let _ = (kind, token);
+        Err(BapiError::Unsupported("machine-token verification"))
+    }
+
     /// `GET /{version}/clients/handshake_payload?nonce=<nonce>` → the `directives` list.
     fn handshake_payload(&self, nonce: &str) -> Result<Vec<String>, BapiError>;
 
@@ -75,6 +107,7 @@ pub trait BackendApi: Send + Sync + fmt::Debug {
 pub struct HttpBackendApi {
     http: crate::http::BapiHttp,
     secret_key: String,
+    machine_secret_key: Option<String>,
 }
 
 impl fmt::Debug for HttpBackendApi {
@@ -82,6 +115,10 @@ impl fmt::Debug for HttpBackendApi {
         f.debug_struct("HttpBackendApi")
             .field("http", &self.http)
             .field("secret_key", &"[redacted]")
+            .field(
+                "machine_secret_key",
+                &self.machine_secret_key.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -98,7 +135,16 @@ impl HttpBackendApi {
         Self {
             http: crate::http::BapiHttp::new(api_url, api_version, timeout),
             secret_key: secret_key.to_owned(),
+            machine_secret_key: None,
         }
+    }
+
+    /// The same client, verifying opaque M2M tokens with `machine_secret_key` instead of the
+    /// secret key (Clerk's `machineSecretKey`). An empty key is ignored.
+    #[must_use]
+    pub fn with_machine_secret_key(mut self, machine_secret_key: &str) -> Self {
+        self.machine_secret_key = Some(machine_secret_key.to_owned()).filter(|k| !k.is_empty());
+        self
     }
 
     fn json(
@@ -108,16 +154,18 @@ impl HttpBackendApi {
         let response = result.map_err(|e| BapiError::Network(e.to_string()))?;
         let body: Option<serde_json::Value> = serde_json::from_slice(&response.body).ok();
         if !response.is_success() {
-            let code = body
-                .as_ref()
-                .and_then(|b| b.get("errors"))
-                .and_then(|e| e.get(0))
-                .and_then(|e| e.get("code"))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned);
+            let first_error = |field: &str| {
+                body.as_ref()
+                    .and_then(|b| b.get("errors"))
+                    .and_then(|e| e.get(0))
+                    .and_then(|e| e.get(field))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned)
+            };
             return Err(BapiError::Status {
                 status: response.status,
-                code,
+                code: first_error("code"),
+                message: first_error("message"),
             });
         }
         body.ok_or(BapiError::InvalidResponse)
@@ -166,5 +214,38 @@ impl BackendApi for HttpBackendApi {
                     .post_json(&path, true, query, &payload, &self.secret_key),
             )?;
         string_list(&body, "cookies")
+    }
+
+    fn verify_machine_token(
+        &self,
+        kind: TokenType,
+        token: &str,
+    ) -> Result<serde_json::Value, BapiError> {
+        let (path, field, bearer) = match kind {
+            TokenType::M2mToken => (
+                "/m2m_tokens/verify",
+                "token",
+                self.machine_secret_key
+                    .as_deref()
+                    .unwrap_or(&self.secret_key),
+            ),
+            TokenType::OauthToken => (
+                "/oauth_applications/access_tokens/verify",
+                "access_token",
+                self.secret_key.as_str(),
+            ),
+            TokenType::ApiKey => ("/api_keys/verify", "secret", self.secret_key.as_str()),
+            TokenType::SessionToken => return Err(BapiError::Unsupported("session tokens")),
+        };
+        if bearer.is_empty() {
+            return Err(BapiError::MissingSecretKey);
+        }
+        let payload = serde_json::json!({ field: token });
+        let body = self.json(self.http.post_json(path, false, &[], &payload, bearer))?;
+        if body.is_object() {
+            Ok(body)
+        } else {
+            Err(BapiError::InvalidResponse)
+        }
     }
 }

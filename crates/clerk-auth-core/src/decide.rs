@@ -5,7 +5,6 @@
 //! (handshake nonce, refresh), and in non-blocking mode neither is allowed to block: the decision
 //! stops with [`Interrupt::WouldBlock`] and the caller reruns it on a blocking thread.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
@@ -21,7 +20,7 @@ use crate::request::{Authorization, RequestContext, RequestView};
 use crate::state::{Auth, AuthErrorReason as Ar, Reason, RefreshError, RequestState};
 use crate::token::auth::{SessionAuth, TokenType};
 use crate::token::Jwt;
-use crate::verify::pipeline::is_non_session_category;
+use crate::verify::pipeline::{is_non_session_category, Verified};
 
 /// The request could not be decided: a configuration problem that shows only with this request,
 /// or a development-instance handshake token that fails verification (Clerk's SDK throws there
@@ -95,12 +94,41 @@ pub fn try_authenticate_request<R: RequestView + ?Sized>(
 fn run<R: RequestView + ?Sized>(request: &R, options: &Options, mode: Mode) -> Flow<RequestState> {
     let ctx = RequestContext::new(request, options);
     let d = Decision { ctx, options, mode };
-    let state = d.dispatch()?;
+    let state = match d.dispatch() {
+        Ok(state) => state,
+        Err(Interrupt::WouldBlock) => {
+            tracing::trace!(target: "clerk_auth", "decision needs network IO; rerun on a blocking thread");
+            return Err(Interrupt::WouldBlock);
+        }
+        Err(Interrupt::Failed(e)) => {
+            tracing::error!(target: "clerk_auth", error = %e, "Clerk: the request could not be decided");
+            return Err(Interrupt::Failed(e));
+        }
+    };
+    trace_decision(&state);
     Ok(if options.debug_headers() {
         state.with_debug_headers()
     } else {
         state
     })
+}
+
+/// One event per decision, at the decision point: status, reason and token type, never a token,
+/// a key or the URL (which may carry a dev-browser token). A key-set outage is a warning: the
+/// service cannot authenticate anyone until it ends.
+fn trace_decision(state: &RequestState) {
+    let token_type = state.token_type().map_or("none", |t| t.as_str());
+    match state.reason() {
+        None => {
+            tracing::debug!(target: "clerk_auth", status = %state.status(), token_type, "Clerk: request decided");
+        }
+        Some(reason) if reason.is_key_set_outage() => {
+            tracing::warn!(target: "clerk_auth", status = %state.status(), %reason, token_type, "Clerk: keys unavailable; request signed out");
+        }
+        Some(reason) => {
+            tracing::debug!(target: "clerk_auth", status = %state.status(), %reason, token_type, "Clerk: request decided");
+        }
+    }
 }
 
 struct Decision<'a, R: RequestView + ?Sized> {
@@ -209,12 +237,12 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                         HeaderMap::new(),
                     ));
                 }
-                Ok(self.machine_unsupported(kind))
+                self.verify_machine(token)
             }
-            (_, Some(kind)) => Ok(self.machine_unsupported(kind)),
+            (_, Some(_)) => self.verify_machine(token),
             (_, None) => {
                 // Decision 4: a JWT-template category is rejected on every path.
-                if let Ok(jwt) = self.options.verifier().decode(token) {
+                if let Ok(jwt) = self.ctx.decode(token) {
                     if jwt.category() == Some(crate::verify::pipeline::TEMPLATE_CATEGORY) {
                         return Ok(self.signed_out_session(
                             Reason::Auth(Ar::TokenTypeMismatch),
@@ -227,20 +255,21 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
     }
 
-    fn machine_unsupported(&self, kind: TokenType) -> RequestState {
-        RequestState::signed_out(
-            Some(kind),
-            Reason::Auth(Ar::UnexpectedError),
-            "Machine token verification is not available in this version of clerk-auth.".to_owned(),
-            Auth::UnauthenticatedMachine(kind),
-            HeaderMap::new(),
-        )
+    /// §5.3–5.4: verifies a machine token (locally for JWT forms, through the Backend API for
+    /// opaque tokens). In non-blocking mode, interrupts unless the answer needs no IO (a cached
+    /// Backend API answer, a JWT whose key is in memory).
+    fn verify_machine(&self, token: &str) -> Flow<RequestState> {
+        let may_block = self.mode == Mode::Blocking;
+        match crate::machine::verify(token, self.options, may_block) {
+            Some(verdict) => Ok(crate::machine::state(token, verdict)),
+            None => Err(Interrupt::WouldBlock),
+        }
     }
 
     // ---- §2.2 header token ---------------------------------------------------------------
 
     fn header_flow(&self, token: &str) -> Flow<RequestState> {
-        if let Ok(jwt) = self.options.verifier().decode(token) {
+        if let Ok(jwt) = self.ctx.decode(token) {
             if is_machine_jwt(&jwt) || is_non_session_category(jwt.category()) {
                 return Ok(
                     self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new())
@@ -252,7 +281,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
 
     fn verify_header_session(&self, token: &str) -> Flow<RequestState> {
         match self.verify(token)? {
-            Ok(jwt) => Ok(self.signed_in_session(token, jwt, HeaderMap::new())),
+            Ok(verified) => Ok(self.signed_in_session(verified, HeaderMap::new())),
             Err(err) => self.handle_session_token_error(err, TokenCarrier::Header),
         }
     }
@@ -402,7 +431,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
 
         // Step 8: decode.
-        let decoded = match self.options.verifier().decode(token) {
+        let decoded = match self.ctx.decode(token) {
             Ok(jwt) => jwt,
             Err(err) => return self.handle_session_token_error(err, TokenCarrier::Cookie),
         };
@@ -425,19 +454,20 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             }
         }
         // Step 11: verify.
-        let jwt = match self.verify(token)? {
-            Ok(jwt) => jwt,
+        let verified = match self.verify(token)? {
+            Ok(verified) => verified,
             Err(err) => return self.handle_session_token_error(err, TokenCarrier::Cookie),
         };
         // Step 12.
-        if jwt
+        if verified
+            .jwt
             .claims()
             .get("azp")
             .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
         {
             warn_once_missing_azp();
         }
-        let signed_in = self.signed_in_session(token, jwt, HeaderMap::new());
+        let signed_in = self.signed_in_session(verified, HeaderMap::new());
         if !signed_in.is_signed_in() {
             return Ok(signed_in);
         }
@@ -638,7 +668,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             )));
         }
         match self.verify(&session_token)? {
-            Ok(jwt) => Ok(Ok(self.signed_in_session(&session_token, jwt, headers))),
+            Ok(verified) => Ok(Ok(self.signed_in_session(verified, headers))),
             Err(err)
                 if self.options.is_development()
                     && matches!(
@@ -654,7 +684,9 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     .verifier()
                     .verify_token_with_skew(&session_token, Duration::from_secs(86_400))
                 {
-                    Ok(jwt) => Ok(Ok(self.signed_in_session(&session_token, jwt, headers))),
+                    Ok(jwt) => Ok(Ok(
+                        self.signed_in_session(Verified { jwt, entry: None }, headers)
+                    )),
                     Err(err) => Ok(Err(HandshakeFailure::Other(err.reason))),
                 }
             }
@@ -753,7 +785,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             return Ok(Err(RefreshError::InvalidSessionToken));
         };
         match self.verify(&token)? {
-            Ok(jwt) => Ok(Ok(self.signed_in_session(&token, jwt, headers))),
+            Ok(verified) => Ok(Ok(self.signed_in_session(verified, headers))),
             Err(_) => Ok(Err(RefreshError::InvalidSessionToken)),
         }
     }
@@ -761,25 +793,29 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
     // ---- helpers -------------------------------------------------------------------------
 
     /// Verifies a session token; in non-blocking mode, interrupts instead of fetching keys.
-    fn verify(&self, token: &str) -> Flow<Result<Arc<Jwt>, TokenVerificationError>> {
+    fn verify(&self, token: &str) -> Flow<Result<Verified, TokenVerificationError>> {
         let verifier = self.options.verifier();
-        if self.mode == Mode::NonBlocking && verifier.needs_io(token) {
+        let (jwt, entry) = match self.ctx.decode_entry(token) {
+            Ok(decoded) => decoded,
+            Err(e) => return Ok(Err(e)),
+        };
+        if entry.is_none() && self.mode == Mode::NonBlocking && verifier.needs_io_decoded(&jwt) {
             return Err(Interrupt::WouldBlock);
         }
-        Ok(verifier.verify_token(token))
+        Ok(verifier.verify_for_request(jwt, entry))
     }
 
-    fn signed_in_session(&self, token: &str, jwt: Arc<Jwt>, headers: HeaderMap) -> RequestState {
-        match SessionAuth::from_jwt(jwt) {
-            Ok(session) => {
+    fn signed_in_session(&self, verified: Verified, headers: HeaderMap) -> RequestState {
+        match verified.session() {
+            Some(session) => {
                 let auth = if session.is_pending() {
                     Auth::SignedOutSession { pending: true }
                 } else {
                     Auth::Session(session)
                 };
-                RequestState::signed_in(TokenType::SessionToken, token.to_owned(), auth, headers)
+                RequestState::signed_in_jwt(verified.jwt, auth, headers)
             }
-            Err(_) => self.signed_out_session(Reason::Auth(Ar::UnexpectedError), String::new()),
+            None => self.signed_out_session(Reason::Auth(Ar::UnexpectedError), String::new()),
         }
     }
 

@@ -12,6 +12,7 @@ mod decide;
 pub mod error;
 mod handshake;
 mod http;
+pub mod machine;
 pub mod options;
 pub mod org_sync;
 pub mod publishable_key;
@@ -38,3 +39,14 @@ pub use token::{Has, MachineAuth, Reverification, SessionAuth, TokenType};
 pub use verify::{
     JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey, Verifier, VerifyOptions,
 };
+
+// The guides in `docs/` are compiled and run as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/auth-object.md")]
+struct AuthObjectDoc;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/custom-verifier.md")]
+struct CustomVerifierDoc;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/operations.md")]
+struct OperationsDoc;

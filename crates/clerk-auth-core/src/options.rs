@@ -31,6 +31,9 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{
     ConfigError, TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
+use crate::machine::{
+    MachineTokenCache, DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY, DEFAULT_MACHINE_TOKEN_CACHE_TTL,
+};
 use crate::org_sync::{OrganizationMatcher, OrganizationSyncOptions};
 use crate::publishable_key::{is_development_from_secret_key, InstanceType, PublishableKey};
 use crate::token::auth::TokenType;
@@ -279,6 +282,7 @@ struct Inner {
     original_frontend_api: Option<String>,
     verifier: Verifier,
     backend_api: Option<Arc<dyn BackendApi>>,
+    machine_token_cache: MachineTokenCache,
     fallback_base_url: Url,
 }
 
@@ -452,10 +456,22 @@ impl Options {
         &self.inner.verifier
     }
 
-    /// The Backend API client used by the decision (handshake nonce, refresh): the one given to
-    /// the builder, else Clerk's Backend API with the secret key; `None` without a secret key.
+    /// The Backend API client used by the decision (handshake nonce, refresh, opaque machine
+    /// tokens): the one given to the builder, else Clerk's Backend API with the secret key (and
+    /// the machine secret key for M2M tokens); `None` without either key.
     pub fn backend_api(&self) -> Option<&Arc<dyn BackendApi>> {
         self.inner.backend_api.as_ref()
+    }
+
+    /// How long a positive Backend API answer for an opaque machine token is reused (zero: not
+    /// cached). See [`OptionsBuilder::machine_token_cache_ttl`].
+    pub fn machine_token_cache_ttl(&self) -> Duration {
+        self.inner.machine_token_cache.ttl()
+    }
+
+    /// The per-instance answer cache for opaque machine tokens.
+    pub(crate) fn machine_token_cache(&self) -> &MachineTokenCache {
+        &self.inner.machine_token_cache
     }
 
     /// The instance type from the publishable key.
@@ -550,6 +566,8 @@ pub struct OptionsBuilder {
     backend_api_timeout: Duration,
     jwks: JwksConfig,
     verified_token_cache_capacity: u64,
+    machine_token_cache_ttl: Duration,
+    machine_token_cache_capacity: u64,
 }
 
 impl Default for OptionsBuilder {
@@ -582,6 +600,8 @@ impl Default for OptionsBuilder {
             backend_api_timeout: DEFAULT_BACKEND_API_TIMEOUT,
             jwks: JwksConfig::new(String::new()),
             verified_token_cache_capacity: DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY,
+            machine_token_cache_ttl: DEFAULT_MACHINE_TOKEN_CACHE_TTL,
+            machine_token_cache_capacity: DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY,
         }
     }
 }
@@ -772,8 +792,9 @@ impl OptionsBuilder {
         self
     }
 
-    /// A custom Backend API client for the handshake nonce and refresh calls. Defaults to Clerk's
-    /// Backend API at `api_url` with the secret key.
+    /// A custom Backend API client for the handshake nonce, refresh and machine-token calls.
+    /// Defaults to Clerk's Backend API at `api_url` with the secret key (and the machine secret
+    /// key for M2M tokens).
     pub fn backend_api(mut self, api: Arc<dyn BackendApi>) -> Self {
         self.backend_api = Some(api);
         self
@@ -825,6 +846,24 @@ impl OptionsBuilder {
     /// Capacity of the verified-token cache (decision 8); 0 turns it off. Defaults to 10 000.
     pub fn verified_token_cache_capacity(mut self, capacity: u64) -> Self {
         self.verified_token_cache_capacity = capacity;
+        self
+    }
+
+    /// How long a positive Backend API answer for an opaque machine token (`ak_`, `mt_`, `oat_`)
+    /// is reused. Defaults to 5 s; zero turns the cache off (every request asks the Backend API).
+    ///
+    /// The trade-off: a token revoked in Clerk keeps working for at most this long on an instance
+    /// that verified it recently. In exchange, a busy client costs one Backend API call per TTL,
+    /// and concurrent requests with the same new token share a single call. Failures (unknown,
+    /// revoked or expired tokens, outages) are never cached.
+    pub fn machine_token_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.machine_token_cache_ttl = ttl;
+        self
+    }
+
+    /// Capacity of the opaque machine-token answer cache; 0 turns it off. Defaults to 10 000.
+    pub fn machine_token_cache_capacity(mut self, capacity: u64) -> Self {
+        self.machine_token_cache_capacity = capacity;
         self
     }
 
@@ -1042,15 +1081,26 @@ impl OptionsBuilder {
 
         let backend_api = match self.backend_api {
             Some(api) => Some(api),
-            None => self.secret_key.as_ref().map(|secret| {
-                Arc::new(HttpBackendApi::new(
+            None if self.secret_key.is_none() && self.machine_secret_key.is_none() => None,
+            None => {
+                let mut api = HttpBackendApi::new(
                     &self.api_url,
                     &self.api_version,
-                    secret.expose_secret(),
+                    self.secret_key
+                        .as_ref()
+                        .map_or("", SecretKey::expose_secret),
                     self.backend_api_timeout,
-                )) as Arc<dyn BackendApi>
-            }),
+                );
+                if let Some(machine) = &self.machine_secret_key {
+                    api = api.with_machine_secret_key(machine.expose_secret());
+                }
+                Some(Arc::new(api) as Arc<dyn BackendApi>)
+            }
         };
+        let machine_token_cache = MachineTokenCache::new(
+            self.machine_token_cache_ttl,
+            self.machine_token_cache_capacity,
+        );
 
         let organization_sync =
             (!self.organization_sync.is_empty()).then_some(self.organization_sync);
@@ -1082,6 +1132,7 @@ impl OptionsBuilder {
                 original_frontend_api,
                 verifier,
                 backend_api,
+                machine_token_cache,
                 fallback_base_url,
             }),
         })

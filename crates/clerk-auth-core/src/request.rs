@@ -12,11 +12,12 @@
 //! disappear: they simply never match anything Clerk compares against. Values are trimmed of
 //! leading and trailing HTTP whitespace (space, tab, CR, LF), as the Fetch API's `Headers` does,
 //! and an empty value counts as absent (except where Clerk's reference distinguishes the two; see
-//! [`derive_clerk_url`]).
+//! the public URL derivation of §6.1, where an empty `x-forwarded-host` is not absent).
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -24,11 +25,11 @@ use url::Url;
 
 use crate::options::Options;
 use crate::org_sync::OrganizationSyncTarget;
-use crate::publishable_key::{get_suffixed_cookie_name, InstanceType};
+use crate::publishable_key::InstanceType;
 use crate::token::Jwt;
 
 /// The longest `Cookie` header (all `Cookie` fields together) the core parses, in bytes
-/// (decision 9). A longer header is not parsed: [`RequestContext::cookies_oversized`] reports it
+/// (decision 9). A longer header is not parsed: the request context reports it
 /// and the decision answers signed-out `token-invalid`.
 pub const MAX_COOKIE_HEADER_LEN: usize = 64 * 1024;
 
@@ -488,7 +489,10 @@ pub(crate) fn parse_authorization(value: Option<&str>) -> Authorization<'_> {
 /// and [`is_oversized`](Self::is_oversized) is true (decision 9).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Cookies<'r> {
-    map: HashMap<Cow<'r, str>, Cow<'r, str>>,
+    /// In header order; a lookup takes the first occurrence of a name (cookie@1.1.1's rule).
+    /// A request carries a handful of cookies and the decision looks up a handful of names, so
+    /// a vector beats hashing every name.
+    pairs: Vec<(Cow<'r, str>, Cow<'r, str>)>,
     oversized: bool,
 }
 
@@ -532,7 +536,7 @@ impl<'r> Cookies<'r> {
 
     fn oversized() -> Self {
         Self {
-            map: HashMap::new(),
+            pairs: Vec::new(),
             oversized: true,
         }
     }
@@ -542,42 +546,52 @@ impl<'r> Cookies<'r> {
         if text.len() > MAX_COOKIE_HEADER_LEN {
             return Self::oversized();
         }
-        let mut map = HashMap::new();
+        let mut pairs = Vec::new();
         if text.len() < 2 {
             return Self {
-                map,
+                pairs,
                 oversized: false,
             };
         }
         match text {
             Cow::Borrowed(s) => {
-                map.reserve(s.bytes().filter(|&b| b == b';').count() + 1);
                 for_each_cookie(s, |name, value| {
-                    if !map.contains_key(name) {
-                        map.insert(Cow::Borrowed(name), decode_cookie_value(value));
-                    }
+                    pairs.push((Cow::Borrowed(name), decode_cookie_value(value)));
                 });
             }
             Cow::Owned(s) => {
                 for_each_cookie(&s, |name, value| {
-                    if !map.contains_key(name) {
-                        let value = Cow::Owned(decode_cookie_value(value).into_owned());
-                        map.insert(Cow::Owned(name.to_owned()), value);
-                    }
+                    let value = Cow::Owned(decode_cookie_value(value).into_owned());
+                    pairs.push((Cow::Owned(name.to_owned()), value));
                 });
             }
         }
         Self {
-            map,
+            pairs,
             oversized: false,
         }
     }
 
     /// The value of cookie `name`; an empty value counts as absent (Clerk's `getCookie`).
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.map
-            .get(name)
-            .map(|v| v.as_ref())
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_ref())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value of cookie `<name>_<suffix>` (§1.3), without building the name.
+    pub(crate) fn get_suffixed(&self, name: &str, suffix: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| {
+                n.len() == name.len() + 1 + suffix.len()
+                    && n.starts_with(name)
+                    && n.ends_with(suffix)
+                    && n.as_bytes().get(name.len()) == Some(&b'_')
+            })
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     }
 
@@ -588,7 +602,10 @@ impl<'r> Cookies<'r> {
 
     /// How many distinct cookie names were parsed.
     pub(crate) fn len(&self) -> usize {
-        self.map.len()
+        let mut names: Vec<&str> = self.pairs.iter().map(|(n, _)| n.as_ref()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
     }
 }
 
@@ -677,12 +694,21 @@ pub(crate) struct SuffixInputs<'a> {
 pub(crate) fn uses_suffixed_cookies(
     cookies: &Cookies<'_>,
     inputs: SuffixInputs<'_>,
-    now: SystemTime,
+    now: &dyn Fn() -> SystemTime,
+    decode: &dyn Fn(&str) -> Option<Arc<Jwt>>,
 ) -> bool {
-    let suffixed = |name: &str| get_suffixed_cookie_name(name, inputs.suffix);
-    let s_uat = cookies.get(&suffixed(cookie_names::CLIENT_UAT));
+    let decode_opt = |token: &str| {
+        if token.is_empty() {
+            None
+        } else {
+            decode(token)
+        }
+    };
+    let s_uat = cookies.get_suffixed(cookie_names::CLIENT_UAT, inputs.suffix);
     let u_uat = cookies.get(cookie_names::CLIENT_UAT);
-    let s_sess = cookies.get(&suffixed(cookie_names::SESSION)).unwrap_or("");
+    let s_sess = cookies
+        .get_suffixed(cookie_names::SESSION, inputs.suffix)
+        .unwrap_or("");
     let u_sess = cookies.get(cookie_names::SESSION).unwrap_or("");
 
     let u_jwt = decode_opt(u_sess);
@@ -722,7 +748,7 @@ pub(crate) fn uses_suffixed_cookies(
     }
     // Rule 6.
     if !inputs.instance_type.is_production() && !s_uat_zero && u_uat_zero {
-        let now_s = now
+        let now_s = now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs() as f64)
             .unwrap_or(0.0);
@@ -740,16 +766,8 @@ pub(crate) fn uses_suffixed_cookies(
     true
 }
 
-fn decode_opt(token: &str) -> Option<Jwt> {
-    if token.is_empty() {
-        None
-    } else {
-        Jwt::decode(token).ok()
-    }
-}
-
 /// `payload.<name> || 0`, then as a number.
-fn claim_number_or_zero(jwt: Option<&Jwt>, name: &str) -> f64 {
+fn claim_number_or_zero(jwt: Option<&Arc<Jwt>>, name: &str) -> f64 {
     match jwt.and_then(|j| j.claims().get(name)) {
         Some(v) if js_truthy(v) => js_to_number(Some(v)),
         _ => 0.0,
@@ -1112,6 +1130,9 @@ pub(crate) fn is_request_eligible_for_handshake(
 // The per-request context
 // ---------------------------------------------------------------------------------------------
 
+/// A decoded token and its verified-cache entry, if the cache holds it.
+pub(crate) type Decoded = (Arc<Jwt>, Option<Arc<crate::verify::cache::CachedToken>>);
+
 /// Everything the decision reads from one request (Clerk's `AuthenticateContext`, §1.8),
 /// computed once in [`RequestContext::new`], borrowing from the request and the options.
 ///
@@ -1122,7 +1143,7 @@ pub(crate) fn is_request_eligible_for_handshake(
 pub(crate) struct RequestContext<'r, R: RequestView + ?Sized> {
     req: &'r R,
     options: &'r Options,
-    clerk_url: Url,
+    clerk_url: std::cell::OnceCell<Url>,
     authorization: Option<Cow<'r, str>>,
     sec_fetch_dest: Option<Cow<'r, str>>,
     accept: Option<Cow<'r, str>>,
@@ -1137,13 +1158,15 @@ pub(crate) struct RequestContext<'r, R: RequestView + ?Sized> {
     handshake_token: Option<String>,
     handshake_nonce: Option<String>,
     redirect_loop_counter: u32,
+    /// Tokens decoded while deciding this request, so that none is decoded twice.
+    decoded: std::cell::RefCell<Vec<Decoded>>,
 }
 
 impl<R: RequestView + ?Sized> fmt::Debug for RequestContext<'_, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestContext")
             .field("method", &self.method())
-            .field("clerk_url", &self.clerk_url.as_str())
+            .field("clerk_url", &self.clerk_url().as_str())
             .field("frontend_api", &self.frontend_api)
             .field("suffixed_cookies", &self.suffixed_cookies)
             .field("client_uat", &self.client_uat)
@@ -1160,14 +1183,6 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     /// the suffixed/unsuffixed choice (§1.5), `client_uat`, and the handshake values (query
     /// parameter first, then cookie). A relative proxy URL is resolved against the public origin.
     pub(crate) fn new(req: &'r R, options: &'r Options) -> Self {
-        let initial = initial_url(req, options.fallback_base_url());
-        let clerk_url = derive_clerk_url(
-            &initial,
-            header_raw(req, header_names::FORWARDED_HOST).as_deref(),
-            header_raw(req, header_names::FORWARDED_PROTO).as_deref(),
-            header_raw(req, header_names::HOST).as_deref(),
-        );
-        let proxy_url = options.resolve_proxy_url(&clerk_url);
         let mut ctx = Self {
             req,
             options,
@@ -1178,14 +1193,21 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             cookies: Cookies::empty(),
             instance_type: None,
             frontend_api: String::new(),
-            proxy_url,
+            proxy_url: None,
             suffixed_cookies: false,
             client_uat: 0,
             dev_browser_token: None,
             handshake_token: None,
             handshake_nonce: None,
             redirect_loop_counter: 0,
-            clerk_url,
+            decoded: std::cell::RefCell::new(Vec::new()),
+            clerk_url: std::cell::OnceCell::new(),
+        };
+        // The public URL is derived lazily: only a relative proxy URL needs it up front.
+        ctx.proxy_url = match options.proxy_url() {
+            Some(p) if p.starts_with('/') => options.resolve_proxy_url(ctx.clerk_url()),
+            Some(p) => Some(p.to_owned()),
+            None => None,
         };
         if options.accepts_token().reads_only_headers() {
             return ctx;
@@ -1208,7 +1230,8 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
                 original_frontend_api: original,
                 instance_type: pk.instance_type(),
             },
-            options.clock().now(),
+            &|| options.clock().now(),
+            &|token| ctx.decode(token).ok(),
         );
         ctx.client_uat = parse_int_or_zero(
             ctx.suffixed_or_unsuffixed_cookie(cookie_names::CLIENT_UAT)
@@ -1237,6 +1260,29 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             .or_else(|| cookie.map(str::to_owned))
     }
 
+    /// Decodes `token` once per request (from the verified-token cache when it is there).
+    pub(crate) fn decode(&self, token: &str) -> Result<Arc<Jwt>, crate::TokenVerificationError> {
+        self.decode_entry(token).map(|d| d.0)
+    }
+
+    /// [`decode`](Self::decode), with the verified-cache entry looked up on the way (once per
+    /// token and request).
+    pub(crate) fn decode_entry(
+        &self,
+        token: &str,
+    ) -> Result<Decoded, crate::TokenVerificationError> {
+        if let Some(hit) = self.decoded.borrow().iter().find(|d| d.0.as_str() == token) {
+            return Ok(hit.clone());
+        }
+        let verifier = self.options.verifier();
+        let decoded = match verifier.cached(token) {
+            Some(entry) => (Arc::clone(&entry.jwt), Some(entry)),
+            None => (Arc::new(Jwt::decode(token)?), None),
+        };
+        self.decoded.borrow_mut().push(decoded.clone());
+        Ok(decoded)
+    }
+
     /// The method, as sent (compare with `"GET"` exactly, as Clerk does).
     pub(crate) fn method(&self) -> &str {
         self.req.method()
@@ -1245,7 +1291,16 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     /// The public URL (§6.1, Clerk's `clerkUrl`): the request URL with the origin taken from
     /// `x-forwarded-host`/`x-forwarded-proto` (first list items) or `Host`.
     pub(crate) fn clerk_url(&self) -> &Url {
-        &self.clerk_url
+        self.clerk_url.get_or_init(|| {
+            let req = self.req;
+            let initial = initial_url(req, self.options.fallback_base_url());
+            derive_clerk_url(
+                &initial,
+                header_raw(req, header_names::FORWARDED_HOST).as_deref(),
+                header_raw(req, header_names::FORWARDED_PROTO).as_deref(),
+                header_raw(req, header_names::HOST).as_deref(),
+            )
+        })
     }
 
     /// Header `name` (lowercase): first value, Latin-1, trimmed; empty = absent (Clerk's
@@ -1323,7 +1378,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     pub(crate) fn suffixed_cookie(&self, name: &str) -> Option<&str> {
         let pk = self.options.publishable_key()?;
         self.instance_type?;
-        self.cookies.get(&pk.suffixed_cookie_name(name))
+        self.cookies.get_suffixed(name, pk.cookie_suffix())
     }
 
     /// The suffixed name when [`uses_suffixed_cookies`](Self::uses_suffixed_cookies), else the
@@ -1381,8 +1436,12 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     /// The first value of query parameter `name` of [`clerk_url`](Self::clerk_url), form-decoded
     /// (`+` = space); `Some("")` when present but empty, so `.is_some()` is `searchParams.has`.
     pub(crate) fn query(&self, name: &str) -> Option<String> {
-        self.clerk_url
-            .query_pairs()
+        // The query is the request's own (§6.1 never changes it): read it from the raw URL
+        // without parsing the whole URL, which only a handshake needs.
+        let raw = self.req.url();
+        let query = raw.split_once('?')?.1;
+        let query = query.split_once('#').map_or(query, |(q, _)| q);
+        form_urlencoded::parse(query.as_bytes())
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.into_owned())
     }
@@ -1394,7 +1453,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
 
     /// §6.3 `isCrossOriginReferrer`.
     pub(crate) fn is_cross_origin_referrer(&self) -> bool {
-        is_cross_origin_referrer(self.referrer(), &self.clerk_url)
+        is_cross_origin_referrer(self.referrer(), self.clerk_url())
     }
 
     /// §6.3 `isKnownClerkReferrer`, with the effective Frontend API.
@@ -1411,7 +1470,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     pub(crate) fn organization_target(&self) -> Option<OrganizationSyncTarget> {
         self.options
             .organization_matcher()?
-            .find_target(self.clerk_url.path())
+            .find_target(self.clerk_url().path())
     }
 
     /// Every request header for the refresh call (§2.8): names lowercase, sorted; several values
@@ -1905,7 +1964,8 @@ mod tests {
                 original_frontend_api: FAPI,
                 instance_type,
             },
-            UNIX_EPOCH + Duration::from_secs(now),
+            &|| UNIX_EPOCH + Duration::from_secs(now),
+            &|token| Jwt::decode(token).ok().map(std::sync::Arc::new),
         )
     }
 

@@ -203,14 +203,14 @@ impl From<TokenVerificationErrorReason> for Reason {
 #[non_exhaustive]
 pub enum Auth {
     /// A signed-in session.
-    Session(SessionAuth),
+    Session(std::sync::Arc<SessionAuth>),
     /// A signed-out session; `pending` when the token was valid but the session is pending (§4.3).
     SignedOutSession {
         /// The session's status was `pending`.
         pending: bool,
     },
     /// An authenticated machine.
-    Machine(MachineAuth),
+    Machine(std::sync::Arc<MachineAuth>),
     /// An unauthenticated machine request of the given type.
     UnauthenticatedMachine(TokenType),
     /// The presented token's type is not accepted (`signedOutInvalidToken`).
@@ -228,12 +228,44 @@ pub struct RequestState {
     pub(crate) reason: Option<Reason>,
     pub(crate) message: Option<String>,
     pub(crate) token_type: Option<TokenType>,
-    pub(crate) token: Option<String>,
+    pub(crate) token: Option<Token>,
     pub(crate) auth: Auth,
     pub(crate) headers: HeaderMap,
 }
 
+/// The raw token of a signed-in state: a verified JWT shared with the cache, or an opaque token.
+#[derive(Clone)]
+pub(crate) enum Token {
+    Jwt(std::sync::Arc<crate::token::Jwt>),
+    Opaque(String),
+}
+
+impl Token {
+    fn as_str(&self) -> &str {
+        match self {
+            Self::Jwt(jwt) => jwt.as_str(),
+            Self::Opaque(s) => s,
+        }
+    }
+}
+
 impl RequestState {
+    pub(crate) fn signed_in_jwt(
+        jwt: std::sync::Arc<crate::token::Jwt>,
+        auth: Auth,
+        headers: HeaderMap,
+    ) -> Self {
+        Self {
+            status: AuthStatus::SignedIn,
+            reason: None,
+            message: None,
+            token_type: Some(TokenType::SessionToken),
+            token: Some(Token::Jwt(jwt)),
+            auth,
+            headers,
+        }
+    }
+
     pub(crate) fn signed_in(
         token_type: TokenType,
         token: String,
@@ -245,7 +277,7 @@ impl RequestState {
             reason: None,
             message: None,
             token_type: Some(token_type),
-            token: Some(token),
+            token: Some(Token::Opaque(token)),
             auth,
             headers,
         }
@@ -331,7 +363,7 @@ impl RequestState {
 
     /// The verified raw token, when signed in. A bearer credential: do not log it.
     pub fn token(&self) -> Option<&str> {
-        self.token.as_deref()
+        self.token.as_ref().map(Token::as_str)
     }
 
     /// The auth object (Clerk's `toAuth()`): pending sessions count as signed out.
@@ -342,7 +374,7 @@ impl RequestState {
     /// The signed-in session, if any.
     pub fn session(&self) -> Option<&SessionAuth> {
         match &self.auth {
-            Auth::Session(s) => Some(s),
+            Auth::Session(s) => Some(s.as_ref()),
             _ => None,
         }
     }
@@ -350,7 +382,7 @@ impl RequestState {
     /// The authenticated machine, if any.
     pub fn machine(&self) -> Option<&MachineAuth> {
         match &self.auth {
-            Auth::Machine(m) => Some(m),
+            Auth::Machine(m) => Some(m.as_ref()),
             _ => None,
         }
     }
@@ -453,11 +485,11 @@ impl RequestState {
     /// names; fields that do not apply are `null`).
     pub fn auth_json(&self) -> serde_json::Value {
         let value = match &self.auth {
-            Auth::Session(s) => serde_json::to_value(s),
-            Auth::SignedOutSession { pending } => serde_json::to_value(
-                crate::token::auth::SessionAuthObject::signed_out(*pending),
-            ),
-            Auth::Machine(m) => serde_json::to_value(m),
+            Auth::Session(s) => serde_json::to_value(s.as_ref()),
+            Auth::SignedOutSession { pending } => {
+                serde_json::to_value(crate::token::auth::SessionAuthObject::signed_out(*pending))
+            }
+            Auth::Machine(m) => serde_json::to_value(m.as_ref()),
             Auth::UnauthenticatedMachine(kind) => {
                 Ok(crate::token::auth::MachineAuth::unauthenticated_json(*kind))
             }

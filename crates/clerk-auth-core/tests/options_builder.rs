@@ -144,7 +144,8 @@ fn machine_only_configurations() {
         .build()
         .unwrap();
     assert!(o.secret_key().is_none());
-    assert!(o.backend_api().is_none());
+    // The Backend API client carries the machine secret key, for opaque M2M tokens.
+    assert!(o.backend_api().is_some());
     let err = Options::builder()
         .accepts_token(TokenType::M2mToken)
         .build()

@@ -46,13 +46,20 @@ fn decision_vectors() {
                     })
                     .collect();
                 let reason = state.reason().map(|r| r.to_string());
-                prepared.expect.check(
-                    state.status().as_str(),
-                    reason.as_deref(),
-                    state.message(),
-                    &headers,
-                    state.session().and_then(|s| s.user_id.as_deref()),
-                )
+                prepared
+                    .expect
+                    .check(
+                        state.status().as_str(),
+                        reason.as_deref(),
+                        state.message(),
+                        &headers,
+                        state.session().and_then(|s| s.user_id.as_deref()),
+                    )
+                    .and_then(|()| {
+                        prepared
+                            .expect
+                            .check_auth(state.token_type().map(|t| t.as_str()), &state.auth_json())
+                    })
             }
             Err(e) => prepared
                 .expect

@@ -6,7 +6,9 @@
 //! [`secret()`](BackendApiServer::secret) as its secret key.
 //!
 //! Like Clerk, every route requires `Authorization: Bearer <secret>`; a wrong or missing secret
-//! gets `401` with a `clerk_key_invalid` error. Routes ([`Endpoint`]):
+//! gets `401` with a `clerk_key_invalid` error. `POST /m2m_tokens/verify` also accepts the
+//! machine secret key set with [`set_machine_secret_key`](BackendApiServer::set_machine_secret_key).
+//! Routes ([`Endpoint`]):
 //!
 //! | Endpoint | Request | Answer |
 //! |---|---|---|
@@ -252,6 +254,7 @@ struct State {
     handshake: HashMap<String, Vec<String>>,
     refresh: RefreshResponse,
     machine: HashMap<(Endpoint, String), Value>,
+    machine_secret: Option<String>,
     unrouted: usize,
 }
 
@@ -308,6 +311,7 @@ impl BackendApiServer {
                     code: "resource_not_found".to_owned(),
                 },
                 machine: HashMap::new(),
+                machine_secret: None,
                 unrouted: 0,
             }),
             stop: AtomicBool::new(false),
@@ -365,6 +369,21 @@ impl BackendApiServer {
             .lock()
             .machine
             .insert((endpoint, token.to_owned()), resource);
+    }
+
+    /// Forgets `token` at the machine-token verify `endpoint`: it is answered `404` again (as
+    /// Clerk's Backend API answers for a deleted token).
+    pub fn remove_machine_token(&self, endpoint: Endpoint, token: &str) {
+        self.shared
+            .lock()
+            .machine
+            .remove(&(endpoint, token.to_owned()));
+    }
+
+    /// Makes `POST /m2m_tokens/verify` also accept `Bearer <machine_secret_key>` (Clerk's machine
+    /// secret keys); `None` accepts the instance secret key only.
+    pub fn set_machine_secret_key(&self, machine_secret_key: Option<&str>) {
+        self.shared.lock().machine_secret = machine_secret_key.map(str::to_owned);
     }
 
     /// Delays every answer of `endpoint` by `delay` (zero to stop delaying).
@@ -444,15 +463,13 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
     let url = request.url().to_owned();
     let (path, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
     let method = request.method().as_str().to_owned();
-    let mut authorized = false;
+    let mut bearer = None;
     let mut headers = Vec::new();
     for h in request.headers() {
         let name = h.field.as_str().as_str().to_ascii_lowercase();
         let value = h.value.as_str().to_owned();
         if name == "authorization" {
-            authorized = value
-                .strip_prefix("Bearer ")
-                .is_some_and(|s| s == shared.secret);
+            bearer = value.strip_prefix("Bearer ").map(str::to_owned);
         } else {
             headers.push((name, value));
         }
@@ -478,6 +495,11 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
         return;
     };
 
+    let authorized = bearer.as_deref().is_some_and(|b| {
+        b == shared.secret
+            || (endpoint == Endpoint::M2mTokenVerify
+                && shared.lock().machine_secret.as_deref() == Some(b))
+    });
     let recorded = RecordedRequest {
         method,
         path: path.to_owned(),

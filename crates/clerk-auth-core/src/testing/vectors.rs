@@ -14,6 +14,17 @@
 //! | `{{date:now}}`, `{{date:now-60}}` | an RFC 7231 date relative to the vector's time |
 //!
 //! Numeric claims may be written `"$now"`, `"$now+60"` or `"$now-10"` (seconds).
+//!
+//! The `bapi` section programs the Backend API emulator: handshake payloads, the refresh answer,
+//! and for machine tokens `machine_tokens` (`[{"kind":"api_key","token":"ak_…","response":{…}}]`,
+//! answered `200`; unknown tokens get `404`) and `machine_errors`
+//! (`[{"kind":"m2m_token","status":500,"code":"…","message":"…"}]`, a canned error for every
+//! token of that kind). The emulator accepts `CLERK_SECRET_KEY` (or `bapi.secret_key` when set,
+//! to simulate a wrong key) and, on `POST /m2m_tokens/verify`, `CLERK_MACHINE_SECRET_KEY`.
+//!
+//! Besides status, reason, message, headers and user id, `expect` may pin `token_type` (a string,
+//! or `null` for an invalid-token state) and `auth`: an object whose every key must equal the same
+//! key of the state's auth JSON ([`RequestState::auth_json`](crate::RequestState::auth_json)).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -22,7 +33,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::server::{BackendApiServer, RefreshResponse};
+use super::server::{BackendApiServer, CannedResponse, Endpoint, RefreshResponse};
 use super::KeyPair;
 
 /// The kid of the shared key pair in the emulator's key set.
@@ -40,6 +51,10 @@ pub struct Vector {
     /// The spec section it pins.
     #[serde(default)]
     pub spec: String,
+    /// The request cannot be expressed over HTTP (for example a request URL whose host differs
+    /// from its `Host` header): only the core runs it, not the adapters' conformance suite.
+    #[serde(default)]
+    pub core_only: bool,
     /// `CLERK_*` configuration.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -100,6 +115,54 @@ pub struct BapiSpec {
     /// ... or an error `[status, code]`.
     #[serde(default)]
     pub refresh_error: Option<(u16, String)>,
+    /// The bearer secret the emulator accepts, when it must differ from `CLERK_SECRET_KEY`
+    /// (a wrong secret key).
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Opaque machine tokens the verify endpoints know.
+    #[serde(default)]
+    pub machine_tokens: Vec<MachineTokenSpec>,
+    /// Canned errors of the machine-token verify endpoints.
+    #[serde(default)]
+    pub machine_errors: Vec<MachineErrorSpec>,
+}
+
+/// An opaque machine token the emulator knows.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineTokenSpec {
+    /// `api_key`, `m2m_token` or `oauth_token`: which verify endpoint knows it.
+    pub kind: String,
+    /// The token (placeholders allowed).
+    pub token: String,
+    /// The Backend API resource answered with `200` (Clerk's snake_case JSON).
+    pub response: Value,
+}
+
+/// A canned error of a machine-token verify endpoint.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineErrorSpec {
+    /// `api_key`, `m2m_token` or `oauth_token`.
+    pub kind: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// `errors[0].code`; defaults to `unexpected_error`.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// `errors[0].message`; defaults to `error`.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The emulator endpoint verifying tokens of `kind`.
+fn machine_endpoint(kind: &str) -> Result<Endpoint, String> {
+    match kind {
+        "api_key" => Ok(Endpoint::ApiKeyVerify),
+        "m2m_token" => Ok(Endpoint::M2mTokenVerify),
+        "oauth_token" => Ok(Endpoint::OAuthTokenVerify),
+        other => Err(format!("unknown machine token kind {other:?}")),
+    }
 }
 
 /// The request.
@@ -138,6 +201,21 @@ pub struct Expected {
     /// The signed-in user id.
     #[serde(default)]
     pub user_id: Option<String>,
+    /// The state's token type: absent, not checked; `null`, none (an invalid-token state).
+    #[serde(default, deserialize_with = "present")]
+    pub token_type: Option<Option<String>>,
+    /// Keys the auth JSON must have, with these values (absent: not checked).
+    #[serde(default)]
+    pub auth: Option<Map<String, Value>>,
+}
+
+/// Deserializes a present field (even `null`) as `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// A vector with its tokens minted and placeholders filled.
@@ -200,11 +278,16 @@ impl Vector {
             self.bapi.is_some() || self.env.values().any(|v| v.contains("{{API_URL}}"));
         let server = if needs_server {
             let secret = self
-                .env
-                .get("CLERK_SECRET_KEY")
-                .map_or(VECTOR_SECRET_KEY, String::as_str);
+                .bapi
+                .as_ref()
+                .and_then(|b| b.secret_key.as_deref())
+                .or_else(|| self.env.get("CLERK_SECRET_KEY").map(String::as_str))
+                .unwrap_or(VECTOR_SECRET_KEY);
             let server = BackendApiServer::start(secret).map_err(|e| e.to_string())?;
             server.set_keys(vec![keys.jwk(VECTOR_KID)]);
+            server.set_machine_secret_key(
+                self.env.get("CLERK_MACHINE_SECRET_KEY").map(String::as_str),
+            );
             Some(server)
         } else {
             None
@@ -246,6 +329,23 @@ impl Vector {
                     code: code.clone(),
                 });
             }
+            for m in &bapi.machine_tokens {
+                server.set_machine_token(
+                    machine_endpoint(&m.kind)?,
+                    &fill(&m.token, &vars, now_secs),
+                    resolve(&m.response, now_secs, &vars),
+                );
+            }
+            for e in &bapi.machine_errors {
+                server.respond_with(
+                    machine_endpoint(&e.kind)?,
+                    Some(CannedResponse::bapi_error(
+                        e.status,
+                        e.code.as_deref().unwrap_or("unexpected_error"),
+                        e.message.as_deref().unwrap_or("error"),
+                    )),
+                );
+            }
         }
         let f = |s: &String| fill(s, &vars, now_secs);
         let env = self.env.iter().map(|(k, v)| (k.clone(), f(v))).collect();
@@ -269,6 +369,12 @@ impl Vector {
                 .as_ref()
                 .map(|h| h.iter().map(|(k, v)| (k.clone(), f(v))).collect()),
             user_id: self.expect.user_id.clone(),
+            token_type: self.expect.token_type.clone(),
+            auth: self.expect.auth.as_ref().map(|a| {
+                a.iter()
+                    .map(|(k, v)| (k.clone(), resolve(v, now_secs, &vars)))
+                    .collect()
+            }),
         };
         Ok(Prepared {
             vector: self.clone(),
@@ -317,6 +423,32 @@ impl Expected {
         if let Some(want) = &self.user_id {
             if user_id != Some(want.as_str()) {
                 problems.push(format!("user_id: got {user_id:?}, want {want:?}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("\n  "))
+        }
+    }
+}
+
+impl Expected {
+    /// Compares the state's token type and auth JSON with `token_type` and `auth`, when the
+    /// vector pins them; `Err` says what differs.
+    pub fn check_auth(&self, token_type: Option<&str>, auth: &Value) -> Result<(), String> {
+        let mut problems = Vec::new();
+        if let Some(want) = &self.token_type {
+            if token_type != want.as_deref() {
+                problems.push(format!("token_type: got {token_type:?}, want {want:?}"));
+            }
+        }
+        if let Some(want) = &self.auth {
+            for (k, v) in want {
+                let got = auth.get(k).unwrap_or(&Value::Null);
+                if got != v {
+                    problems.push(format!("auth.{k}: got {got}, want {v}"));
+                }
             }
         }
         if problems.is_empty() {

@@ -26,6 +26,8 @@ const ENTRY_TTL: Duration = Duration::from_secs(10 * 60);
 pub(crate) struct CachedToken {
     pub(crate) jwt: Arc<Jwt>,
     pub(crate) times: TimeClaims,
+    /// The session auth object built from the claims, once (`None`: the claims are malformed).
+    pub(crate) session: std::sync::OnceLock<Option<Arc<crate::token::auth::SessionAuth>>>,
 }
 
 /// Verified tokens by their exact text.
@@ -56,9 +58,15 @@ impl VerifiedCache {
     }
 
     /// Records a verified token.
-    pub(crate) fn insert(&self, jwt: Arc<Jwt>, times: TimeClaims) {
+    pub(crate) fn insert(&self, jwt: Arc<Jwt>, times: TimeClaims) -> Arc<CachedToken> {
         let key: Box<str> = jwt.as_str().into();
-        self.cache.insert(key, Arc::new(CachedToken { jwt, times }));
+        let entry = Arc::new(CachedToken {
+            jwt,
+            times,
+            session: std::sync::OnceLock::new(),
+        });
+        self.cache.insert(key, Arc::clone(&entry));
+        entry
     }
 
     /// An approximate number of entries.

@@ -19,7 +19,7 @@
 //!   the others use the stale keys without waiting for it.
 //! - **Refusals.** A 4xx (other than 429) is not retried and gets no grace: `clerk_key_invalid`
 //!   is `secret-key-invalid` with the Backend API's message, anything else
-//!   `jwk-remote-failed-to-load` ("Error loading Clerk JWKS from <url> with code=<status>").
+//!   `jwk-remote-failed-to-load` ("Error loading Clerk JWKS from `<url>` with code=`<status>`").
 //!   An empty key set is `jwk-remote-failed-to-load`.
 //! - **Bounded time.** Each attempt has a timeout ([`JwksConfig::timeout`], 1.5 s); network
 //!   errors and 5xx are retried up to [`JwksConfig::max_attempts`] (3) with exponential backoff

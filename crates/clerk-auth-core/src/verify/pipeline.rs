@@ -14,7 +14,7 @@ use crate::error::{
 };
 use crate::token::{js_stringify, Jwt};
 
-use super::cache::{VerifiedCache, DEFAULT_CAPACITY};
+use super::cache::{CachedToken, VerifiedCache, DEFAULT_CAPACITY};
 use super::key::SignatureFailure;
 use super::{JwsAlgorithm, TokenVerifier, VerificationKey};
 
@@ -570,7 +570,57 @@ impl Verifier {
                 return Ok(Arc::clone(&hit.jwt));
             }
         }
-        let jwt = Jwt::decode(token)?;
+        self.verify_decoded_with_skew(Arc::new(Jwt::decode(token)?), skew)
+    }
+
+    /// [`verify_token`](Self::verify_token) for a token the caller already decoded (the decision
+    /// decodes a cookie token once per request and reuses it).
+    pub fn verify_decoded(&self, jwt: Arc<Jwt>) -> Result<Arc<Jwt>, TokenVerificationError> {
+        if let Some(cache) = &self.inner.cache {
+            if let Some(hit) = cache.get(jwt.as_str()) {
+                let now = unix_ms(self.inner.clock.now());
+                hit.times
+                    .recheck(now, duration_ms(self.inner.options.clock_skew))?;
+                return Ok(Arc::clone(&hit.jwt));
+            }
+        }
+        self.verify_decoded_with_skew(jwt, self.inner.options.clock_skew)
+    }
+
+    /// The verified-cache entry for exactly `token`, if any (one lookup per request).
+    pub(crate) fn cached(&self, token: &str) -> Option<Arc<CachedToken>> {
+        self.inner.cache.as_ref().and_then(|c| c.get(token))
+    }
+
+    /// Verifies a decoded token for the decision, reusing the cache entry the request already
+    /// looked up: a hit only re-checks the times.
+    pub(crate) fn verify_for_request(
+        &self,
+        jwt: Arc<Jwt>,
+        entry: Option<Arc<CachedToken>>,
+    ) -> Result<Verified, TokenVerificationError> {
+        let inner = &*self.inner;
+        if let Some(entry) = entry {
+            let now = unix_ms(inner.clock.now());
+            entry
+                .times
+                .recheck(now, duration_ms(inner.options.clock_skew))?;
+            return Ok(Verified {
+                jwt: Arc::clone(&entry.jwt),
+                entry: Some(entry),
+            });
+        }
+        let jwt = self.verify_decoded_with_skew(jwt, inner.options.clock_skew)?;
+        let entry = self.cached(jwt.as_str());
+        Ok(Verified { jwt, entry })
+    }
+
+    fn verify_decoded_with_skew(
+        &self,
+        jwt: Arc<Jwt>,
+        skew: Duration,
+    ) -> Result<Arc<Jwt>, TokenVerificationError> {
+        let inner = &*self.inner;
         if jwt.category() == Some(M2M_CATEGORY) {
             return Err(ensure_clerk_jwt(
                 TokenVerificationErrorReason::TokenInvalid,
@@ -579,7 +629,6 @@ impl Verifier {
         }
         let key = inner.source.key(&jwt)?;
         let times = verify_jwt_with_skew(&jwt, &key, &inner.options, skew, inner.clock.now())?;
-        let jwt = Arc::new(jwt);
         if let Some(cache) = &inner.cache {
             cache.insert(Arc::clone(&jwt), times);
         }
@@ -624,9 +673,22 @@ impl Verifier {
             return false;
         }
         match Jwt::decode(token) {
-            Ok(jwt) if jwt.category() != Some(M2M_CATEGORY) => inner.source.needs_io(&jwt),
+            Ok(jwt) => self.needs_io_decoded(&jwt),
             _ => false,
         }
+    }
+
+    /// [`needs_io`](Self::needs_io) for a token the caller already decoded.
+    pub fn needs_io_decoded(&self, jwt: &Jwt) -> bool {
+        let inner = &*self.inner;
+        if inner
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.contains(jwt.as_str()))
+        {
+            return false;
+        }
+        jwt.category() != Some(M2M_CATEGORY) && inner.source.needs_io(jwt)
     }
 
     /// The decoded token: from the verified cache when present (cheap), else [`Jwt::decode`].
@@ -700,5 +762,27 @@ mod tests {
         assert_eq!(seconds_to_ms(1.9), 1000.0);
         assert_eq!(seconds_to_ms(-1.9), -1000.0);
         assert_eq!(seconds_to_ms(1e300), 1e303);
+    }
+}
+
+/// A token verified for one request, with its cache entry when the cache holds it.
+#[derive(Clone, Debug)]
+pub(crate) struct Verified {
+    pub(crate) jwt: Arc<Jwt>,
+    pub(crate) entry: Option<Arc<CachedToken>>,
+}
+
+impl Verified {
+    /// The session auth object, built once per cached token.
+    pub(crate) fn session(&self) -> Option<Arc<crate::token::auth::SessionAuth>> {
+        let build = || {
+            crate::token::auth::SessionAuth::from_jwt(Arc::clone(&self.jwt))
+                .ok()
+                .map(Arc::new)
+        };
+        match &self.entry {
+            Some(entry) => entry.session.get_or_init(build).clone(),
+            None => build(),
+        }
     }
 }

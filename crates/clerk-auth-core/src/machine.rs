@@ -1,0 +1,610 @@
+//! Machine tokens (§5): API keys, M2M tokens and OAuth access tokens presented in the
+//! `Authorization` header.
+//!
+//! Detection is [`machine_token_type`]. Verification
+//! follows Clerk's `verifyMachineAuthToken`:
+//!
+//! * **JWT forms** are verified locally, with the instance's key source (the PEM key, else the
+//!   key set fetched with the secret key) and the full `verifyJwt` check list (§3.3), including the
+//!   configured authorized parties, audience and clock skew. An M2M JWT (`sub` starting with `mch_`)
+//!   must carry no `cat` or the M2M category; an OAuth JWT must have `typ` `at+jwt` or
+//!   `application/at+jwt`. Any `verifyJwt` failure is `token-verification-failed` with the inner
+//!   message.
+//! * **Opaque tokens** (`ak_`, `mt_`, `oat_`) are verified by the Backend API
+//!   ([`BackendApi::verify_machine_token`]); its
+//!   errors map as Clerk's `handleClerkAPIError` does (§5.5): `401` → `secret-key-invalid`, `404` →
+//!   `token-invalid` (`API key not found`, …), anything else → `unexpected-error`.
+//!
+//! A failure becomes a signed-out state whose reason is the error code and whose message is
+//! Clerk's `"<message> (code=<code>, status=<http status or n/a>)"`.
+//!
+//! # The answer cache
+//!
+//! Positive Backend API answers for opaque tokens are cached per [`Options`] instance for a short
+//! time ([`DEFAULT_MACHINE_TOKEN_CACHE_TTL`], 5 s; see
+//! [`OptionsBuilder::machine_token_cache_ttl`](crate::OptionsBuilder::machine_token_cache_ttl)).
+//! The trade-off: **a revoked token keeps working for at most the TTL** on an instance that saw it
+//! recently; in exchange a busy client costs one Backend API call per TTL instead of one per
+//! request, and concurrent requests with the same new token share one call (single flight).
+//! Failures (unknown, revoked, expired tokens, outages) are never cached. The cache is keyed by a
+//! SHA-256 digest of the token, so it never holds the secret itself. The TTL runs on the
+//! monotonic clock; the token's own `expiration` (from the answer) is compared with the
+//! configured [`Clock`](crate::Clock), and a cached answer past it is not used.
+//!
+//! In non-blocking mode ([`try_authenticate_request`](crate::try_authenticate_request)) a cached
+//! answer is used without IO; an opaque token without one interrupts with
+//! [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock). JWT forms interrupt only when the key
+//! source needs IO.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+use moka::sync::Cache;
+use serde_json::Value;
+
+use crate::bapi::{BackendApi, BapiError};
+use crate::options::Options;
+use crate::state::{Auth, AuthErrorReason, Reason, RequestState};
+use crate::token::auth::{
+    is_jwt_format, is_m2m_jwt, is_oauth_jwt, machine_token_type, MachineAuth, TokenType,
+};
+use crate::token::{Jwt, MAX_TOKEN_LEN};
+use crate::verify::pipeline::{unix_ms, verify_jwt, M2M_CATEGORY, TEMPLATE_CATEGORY};
+use crate::TokenVerificationErrorReason as TvReason;
+
+/// How long a positive Backend API answer for an opaque machine token is reused: 5 seconds.
+pub const DEFAULT_MACHINE_TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// How many opaque machine tokens the answer cache holds at most: 10 000.
+pub const DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY: u64 = 10_000;
+
+/// The header types of OAuth access-token JWTs (RFC 9068).
+const OAUTH_ACCESS_TOKEN_TYPES: [&str; 2] = ["at+jwt", "application/at+jwt"];
+
+/// Clerk's `MachineTokenVerificationErrorCode`: the signed-out `reason` of a failed machine token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum MachineTokenVerificationErrorCode {
+    /// `token-invalid`: unknown to the Backend API, revoked, expired, malformed, or of the wrong
+    /// category.
+    TokenInvalid,
+    /// `secret-key-invalid`: the Backend API refused the secret key (`401`).
+    InvalidSecretKey,
+    /// `unexpected-error`: another Backend API status, or no answer at all.
+    UnexpectedError,
+    /// `token-verification-failed`: a machine JWT failed verification.
+    TokenVerificationFailed,
+}
+
+impl MachineTokenVerificationErrorCode {
+    /// Clerk's wire string.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::TokenInvalid => "token-invalid",
+            Self::InvalidSecretKey => "secret-key-invalid",
+            Self::UnexpectedError => "unexpected-error",
+            Self::TokenVerificationFailed => "token-verification-failed",
+        }
+    }
+
+    /// The signed-out [`Reason`] with this code's string.
+    pub const fn reason(self) -> Reason {
+        match self {
+            Self::TokenInvalid => Reason::Token(TvReason::TokenInvalid),
+            Self::InvalidSecretKey => Reason::Token(TvReason::SecretKeyInvalid),
+            Self::UnexpectedError => Reason::Auth(AuthErrorReason::UnexpectedError),
+            Self::TokenVerificationFailed => Reason::Token(TvReason::TokenVerificationFailed),
+        }
+    }
+}
+
+impl fmt::Display for MachineTokenVerificationErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A machine token failed verification (Clerk's `MachineTokenVerificationError`). A decision,
+/// not a malfunction: it becomes a signed-out state. Messages never contain the token or a key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MachineTokenVerificationError {
+    /// The token type the failure is reported for (Clerk reports `m2m_token` for a JWT-shaped
+    /// token that does not decode, and `oauth_token` for a JWT that is neither kind).
+    pub token_type: TokenType,
+    /// The code, which is also the signed-out reason.
+    pub code: MachineTokenVerificationErrorCode,
+    /// Clerk's message (without the code and status suffix).
+    pub message: Cow<'static, str>,
+    /// The Backend API's HTTP status, when the failure is its answer.
+    pub status: Option<u16>,
+}
+
+impl MachineTokenVerificationError {
+    fn new(
+        token_type: TokenType,
+        code: MachineTokenVerificationErrorCode,
+        message: impl Into<Cow<'static, str>>,
+        status: Option<u16>,
+    ) -> Self {
+        Self {
+            token_type,
+            code,
+            message: message.into(),
+            status,
+        }
+    }
+
+    /// Clerk's `getFullMessage()`: `"<message> (code=<code>, status=<status or n/a>)"`.
+    pub fn full_message(&self) -> String {
+        match self.status.filter(|s| *s != 0) {
+            Some(status) => format!("{} (code={}, status={status})", self.message, self.code),
+            None => format!("{} (code={}, status=n/a)", self.message, self.code),
+        }
+    }
+}
+
+impl fmt::Display for MachineTokenVerificationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full_message())
+    }
+}
+
+impl std::error::Error for MachineTokenVerificationError {}
+
+type Verdict = Result<MachineAuth, MachineTokenVerificationError>;
+
+/// The signed-in or signed-out state for a verified or failed machine token (§5.4).
+pub(crate) fn state(token: &str, verdict: Verdict) -> RequestState {
+    match verdict {
+        Ok(auth) => RequestState::signed_in(
+            auth.token_type,
+            token.to_owned(),
+            Auth::Machine(std::sync::Arc::new(auth)),
+            HeaderMap::new(),
+        ),
+        Err(err) => RequestState::signed_out(
+            Some(err.token_type),
+            err.code.reason(),
+            err.full_message(),
+            Auth::UnauthenticatedMachine(err.token_type),
+            HeaderMap::new(),
+        ),
+    }
+}
+
+/// Clerk's `verifyMachineAuthToken` for a token already detected as a machine token. `None` when
+/// the answer needs network IO and `may_block` is false.
+pub(crate) fn verify(token: &str, options: &Options, may_block: bool) -> Option<Verdict> {
+    if is_jwt_format(token) {
+        return verify_jwt_form(token, options, may_block);
+    }
+    let Some(kind) = machine_token_type(token) else {
+        // Unreachable from the decision, which only calls this for machine tokens.
+        return Some(Err(MachineTokenVerificationError::new(
+            TokenType::M2mToken,
+            MachineTokenVerificationErrorCode::UnexpectedError,
+            "Unknown machine token type",
+            None,
+        )));
+    };
+    verify_opaque(kind, token, options, may_block)
+}
+
+// ---- JWT forms ------------------------------------------------------------------------------
+
+fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Verdict> {
+    use MachineTokenVerificationErrorCode as Code;
+    let jwt = match Jwt::decode(token) {
+        Ok(jwt) => jwt,
+        Err(e) => {
+            return Some(Err(MachineTokenVerificationError::new(
+                TokenType::M2mToken,
+                Code::TokenInvalid,
+                e.message,
+                None,
+            )))
+        }
+    };
+    let (kind, header_type) = if is_m2m_jwt(&jwt) {
+        // Absent `cat` is still accepted (tokens from before the category rollout).
+        match jwt.header().get("cat") {
+            None => {}
+            Some(Value::String(c)) if c == M2M_CATEGORY => {}
+            Some(_) => {
+                return Some(Err(MachineTokenVerificationError::new(
+                    TokenType::M2mToken,
+                    Code::TokenInvalid,
+                    "Invalid M2M JWT category.",
+                    None,
+                )))
+            }
+        }
+        (TokenType::M2mToken, None)
+    } else if is_oauth_jwt(&jwt) {
+        // Decision 4: a JWT-template token is never accepted, whatever its `typ`.
+        if jwt.category() == Some(TEMPLATE_CATEGORY) {
+            return Some(Err(MachineTokenVerificationError::new(
+                TokenType::OauthToken,
+                Code::TokenInvalid,
+                "Invalid OAuth JWT category.",
+                None,
+            )));
+        }
+        (
+            TokenType::OauthToken,
+            Some(OAUTH_ACCESS_TOKEN_TYPES.map(str::to_owned).to_vec()),
+        )
+    } else {
+        return Some(Err(MachineTokenVerificationError::new(
+            TokenType::OauthToken,
+            Code::TokenVerificationFailed,
+            format!(
+                "Invalid JWT type: {}. Expected one of: {} for OAuth, or sub starting with 'mch_' for M2M",
+                js_template_string(jwt.header().get("typ")),
+                OAUTH_ACCESS_TOKEN_TYPES.join(", ")
+            ),
+            None,
+        )));
+    };
+
+    let verifier = options.verifier();
+    if !may_block && verifier.source().needs_io(&jwt) {
+        return None;
+    }
+    let failed = |message: Cow<'static, str>| {
+        MachineTokenVerificationError::new(kind, Code::TokenVerificationFailed, message, None)
+    };
+    let key = match verifier.source().key(&jwt) {
+        Ok(key) => key,
+        Err(e) => return Some(Err(failed(e.message))),
+    };
+    let mut verify_options = verifier.options().clone();
+    if header_type.is_some() {
+        verify_options.header_type = header_type;
+    }
+    if let Err(e) = verify_jwt(&jwt, &key, &verify_options, verifier.clock().now()) {
+        return Some(Err(failed(e.message)));
+    }
+    let auth = match kind {
+        TokenType::OauthToken => MachineAuth::from_oauth_jwt(&jwt),
+        _ => MachineAuth::from_m2m_jwt(&jwt),
+    };
+    Some(auth.map_err(|e| failed(e.to_string().into())))
+}
+
+/// JavaScript's `${value ?? 'missing'}` for a header value.
+fn js_template_string(value: Option<&Value>) -> String {
+    match value {
+        None | Some(Value::Null) => "missing".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| match v {
+                Value::Null => String::new(),
+                other => js_template_string(Some(other)),
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(Value::Object(_)) => "[object Object]".to_owned(),
+    }
+}
+
+// ---- Opaque tokens --------------------------------------------------------------------------
+
+/// What the Backend API's `404` means, per kind (Clerk's not-found messages).
+fn what(kind: TokenType) -> &'static str {
+    match kind {
+        TokenType::ApiKey => "API key",
+        TokenType::OauthToken => "OAuth token",
+        _ => "Machine token",
+    }
+}
+
+fn verify_opaque(
+    kind: TokenType,
+    token: &str,
+    options: &Options,
+    may_block: bool,
+) -> Option<Verdict> {
+    use MachineTokenVerificationErrorCode as Code;
+    // Decision 9: an oversized token is rejected before any work (and never sent anywhere).
+    if token.len() > MAX_TOKEN_LEN {
+        return Some(Err(MachineTokenVerificationError::new(
+            kind,
+            Code::TokenInvalid,
+            format!("Invalid token: longer than {MAX_TOKEN_LEN} bytes."),
+            None,
+        )));
+    }
+    let cache = options.machine_token_cache();
+    let now_ms = unix_ms(options.clock().now());
+    let key = CacheKey::new(kind, token);
+    if let Some(auth) = cache.fresh(&key, now_ms) {
+        return Some(Ok(auth));
+    }
+    let Some(api) = options.backend_api() else {
+        return Some(Err(unexpected(kind, None)));
+    };
+    if !may_block {
+        return None;
+    }
+    Some(cache.get_or_verify(key, || ask_backend_api(api.as_ref(), kind, token)))
+}
+
+fn unexpected(kind: TokenType, status: Option<u16>) -> MachineTokenVerificationError {
+    MachineTokenVerificationError::new(
+        kind,
+        MachineTokenVerificationErrorCode::UnexpectedError,
+        "Unexpected error",
+        status,
+    )
+}
+
+/// One Backend API call and Clerk's error mapping (`handleClerkAPIError`, §5.5).
+fn ask_backend_api(
+    api: &dyn BackendApi,
+    kind: TokenType,
+    token: &str,
+) -> Result<CachedAnswer, MachineTokenVerificationError> {
+    use MachineTokenVerificationErrorCode as Code;
+    let body = match api.verify_machine_token(kind, token) {
+        Ok(body) => body,
+        Err(BapiError::Status {
+            status: 401,
+            message,
+            ..
+        }) => {
+            let message = message
+                .filter(|m| !m.is_empty())
+                .map_or(Cow::Borrowed("Invalid secret key"), Cow::Owned);
+            return Err(MachineTokenVerificationError::new(
+                kind,
+                Code::InvalidSecretKey,
+                message,
+                Some(401),
+            ));
+        }
+        Err(BapiError::Status { status: 404, .. }) => {
+            return Err(MachineTokenVerificationError::new(
+                kind,
+                Code::TokenInvalid,
+                format!("{} not found", what(kind)),
+                Some(404),
+            ));
+        }
+        Err(BapiError::Status { status, .. }) => return Err(unexpected(kind, Some(status))),
+        Err(e) => {
+            tracing::warn!(target: "clerk_auth", kind = %kind, error = %e, "Clerk: machine-token verification could not reach the Backend API");
+            return Err(unexpected(kind, None));
+        }
+    };
+    // Clerk's Backend API refuses revoked and expired tokens; should it ever answer `200` with
+    // `revoked` or `expired` set, the token is refused all the same (clerk-auth addition).
+    let flag = |name: &str| body.get(name).and_then(Value::as_bool) == Some(true);
+    if flag("revoked") {
+        return Err(MachineTokenVerificationError::new(
+            kind,
+            Code::TokenInvalid,
+            format!("{} has been revoked", what(kind)),
+            None,
+        ));
+    }
+    if flag("expired") {
+        return Err(MachineTokenVerificationError::new(
+            kind,
+            Code::TokenInvalid,
+            format!("{} has expired", what(kind)),
+            None,
+        ));
+    }
+    let auth = match kind {
+        TokenType::ApiKey => MachineAuth::from_api_key_response(&body),
+        TokenType::OauthToken => MachineAuth::from_oauth_response(&body),
+        _ => MachineAuth::from_m2m_response(&body),
+    };
+    let auth = auth.map_err(|_| unexpected(kind, None))?;
+    let expires_at_ms = body.get("expiration").and_then(Value::as_f64);
+    Ok(CachedAnswer {
+        auth,
+        expires_at_ms,
+    })
+}
+
+// ---- The answer cache -----------------------------------------------------------------------
+
+/// A SHA-256 digest of the kind and the token: the cache never holds the token itself.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CacheKey([u8; 32]);
+
+impl CacheKey {
+    fn new(kind: TokenType, token: &str) -> Self {
+        let mut hasher = openssl::sha::Sha256::new();
+        hasher.update(kind.as_str().as_bytes());
+        hasher.update(b"\0");
+        hasher.update(token.as_bytes());
+        Self(hasher.finish())
+    }
+}
+
+/// A positive Backend API answer.
+#[derive(Debug)]
+struct CachedAnswer {
+    auth: MachineAuth,
+    /// The token's `expiration` (Unix milliseconds), when the answer had one.
+    expires_at_ms: Option<f64>,
+}
+
+impl CachedAnswer {
+    fn is_live(&self, now_ms: f64) -> bool {
+        self.expires_at_ms.is_none_or(|exp| exp > now_ms)
+    }
+}
+
+/// Positive Backend API answers for opaque machine tokens, per [`Options`] instance: a short TTL,
+/// bounded, single flight per token. See the [module documentation](self).
+#[derive(Clone)]
+pub(crate) struct MachineTokenCache {
+    cache: Option<Cache<CacheKey, Arc<CachedAnswer>, foldhash::fast::RandomState>>,
+    ttl: Duration,
+}
+
+impl MachineTokenCache {
+    /// A cache keeping answers for `ttl`, at most `capacity` of them; either zero turns it off.
+    pub(crate) fn new(ttl: Duration, capacity: u64) -> Self {
+        let cache = (!ttl.is_zero() && capacity > 0).then(|| {
+            Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(ttl)
+                .build_with_hasher(foldhash::fast::RandomState::default())
+        });
+        Self { cache, ttl }
+    }
+
+    /// The configured time to live.
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The cached answer, if any and still live.
+    fn fresh(&self, key: &CacheKey, now_ms: f64) -> Option<MachineAuth> {
+        let cache = self.cache.as_ref()?;
+        let hit = cache.get(key)?;
+        if hit.is_live(now_ms) {
+            Some(hit.auth.clone())
+        } else {
+            cache.invalidate(key);
+            None
+        }
+    }
+
+    /// The answer of `verify`, shared by every concurrent caller with the same key; cached only
+    /// when positive.
+    fn get_or_verify(
+        &self,
+        key: CacheKey,
+        verify: impl FnOnce() -> Result<CachedAnswer, MachineTokenVerificationError>,
+    ) -> Verdict {
+        match &self.cache {
+            None => verify().map(|answer| answer.auth),
+            Some(cache) => cache
+                .try_get_with(key, || verify().map(Arc::new))
+                .map(|answer| answer.auth.clone())
+                .map_err(|e| (*e).clone()),
+        }
+    }
+}
+
+impl fmt::Debug for MachineTokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MachineTokenCache")
+            .field("ttl", &self.ttl)
+            .field("entries", &self.cache.as_ref().map(Cache::entry_count))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_message_formats() {
+        let e = MachineTokenVerificationError::new(
+            TokenType::ApiKey,
+            MachineTokenVerificationErrorCode::TokenInvalid,
+            "API key not found",
+            Some(404),
+        );
+        assert_eq!(
+            e.full_message(),
+            "API key not found (code=token-invalid, status=404)"
+        );
+        let e = unexpected(TokenType::M2mToken, None);
+        assert_eq!(
+            e.full_message(),
+            "Unexpected error (code=unexpected-error, status=n/a)"
+        );
+        assert_eq!(unexpected(TokenType::M2mToken, Some(0)).status, Some(0));
+        assert!(unexpected(TokenType::M2mToken, Some(0))
+            .full_message()
+            .ends_with("status=n/a)"));
+    }
+
+    #[test]
+    fn codes_map_to_reasons() {
+        use MachineTokenVerificationErrorCode as C;
+        for code in [
+            C::TokenInvalid,
+            C::InvalidSecretKey,
+            C::UnexpectedError,
+            C::TokenVerificationFailed,
+        ] {
+            assert_eq!(code.reason().as_str(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn template_strings_match_javascript() {
+        assert_eq!(js_template_string(None), "missing");
+        assert_eq!(js_template_string(Some(&Value::Null)), "missing");
+        assert_eq!(js_template_string(Some(&serde_json::json!("JWT"))), "JWT");
+        assert_eq!(js_template_string(Some(&serde_json::json!(5))), "5");
+        assert_eq!(js_template_string(Some(&serde_json::json!(5.0))), "5");
+        assert_eq!(js_template_string(Some(&serde_json::json!(1.5))), "1.5");
+        assert_eq!(
+            js_template_string(Some(&serde_json::json!(["a", null, 1]))),
+            "a,,1"
+        );
+        assert_eq!(
+            js_template_string(Some(&serde_json::json!({}))),
+            "[object Object]"
+        );
+    }
+
+    #[test]
+    fn cache_keys_separate_kinds_and_tokens() {
+        let a = CacheKey::new(TokenType::ApiKey, "ak_1");
+        assert!(a == CacheKey::new(TokenType::ApiKey, "ak_1"));
+        assert!(a != CacheKey::new(TokenType::M2mToken, "ak_1"));
+        assert!(a != CacheKey::new(TokenType::ApiKey, "ak_2"));
+    }
+
+    #[test]
+    fn cache_keeps_positive_answers_only_and_honours_expiration() {
+        let cache = MachineTokenCache::new(Duration::from_secs(60), 10);
+        let key = CacheKey::new(TokenType::ApiKey, "ak_1");
+        let body = serde_json::json!({"id": "ak_id", "subject": "user_1", "scopes": []});
+        let failing = || Err(unexpected(TokenType::ApiKey, Some(500)));
+        assert!(cache.get_or_verify(key, failing).is_err());
+        assert!(cache.fresh(&key, 0.0).is_none());
+        let ok = || {
+            Ok(CachedAnswer {
+                auth: MachineAuth::from_api_key_response(&body).unwrap(),
+                expires_at_ms: Some(1_000.0),
+            })
+        };
+        assert_eq!(cache.get_or_verify(key, ok).unwrap().subject, "user_1");
+        assert!(cache.fresh(&key, 999.0).is_some());
+        assert!(cache.fresh(&key, 1_000.0).is_none());
+        assert!(
+            cache.fresh(&key, 0.0).is_none(),
+            "an expired entry is dropped"
+        );
+    }
+
+    #[test]
+    fn zero_ttl_turns_the_cache_off() {
+        let cache = MachineTokenCache::new(Duration::ZERO, 10);
+        assert!(cache.cache.is_none());
+        assert_eq!(cache.ttl(), Duration::ZERO);
+    }
+}
