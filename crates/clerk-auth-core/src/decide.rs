@@ -34,6 +34,10 @@ pub enum AuthenticateError {
     /// A satellite's sign-in URL is missing, unparseable, or of the same origin as the request.
     #[error("{0}")]
     SatelliteMisconfigured(&'static str),
+    /// The decision could not run to its end (for example an adapter's blocking task was
+    /// cancelled).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl AuthenticateError {
@@ -75,8 +79,8 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
         Ok(state) => Ok(state),
         Err(Interrupt::Failed(e)) => Err(e),
         // Blocking mode never asks to block.
-        Err(Interrupt::WouldBlock) => Err(AuthenticateError::SatelliteMisconfigured(
-            "internal: blocking decision interrupted",
+        Err(Interrupt::WouldBlock) => Err(AuthenticateError::Internal(
+            "a blocking decision asked to block",
         )),
     }
 }

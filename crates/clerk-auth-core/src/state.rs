@@ -481,6 +481,26 @@ impl RequestState {
         })
     }
 
+    /// [`auth_json`](Self::auth_json) serialized straight to text (no intermediate value).
+    pub fn auth_json_string(&self) -> String {
+        let text = match &self.auth {
+            Auth::Session(s) => serde_json::to_string(s.as_ref()),
+            Auth::Machine(m) => serde_json::to_string(m.as_ref()),
+            _ => Ok(self.auth_json().to_string()),
+        };
+        text.unwrap_or_else(|_| "null".to_owned())
+    }
+
+    /// The body of the `500` an adapter answers for a handshake without `location`
+    /// ([`Disposition::ServerError`]).
+    pub fn server_error_json(&self) -> String {
+        serde_json::json!({
+            "status": "error",
+            "message": "handshake required but no redirect location",
+        })
+        .to_string()
+    }
+
     /// The auth object as the JSON the example servers return from `/api/me` (Clerk's camelCase
     /// names; fields that do not apply are `null`).
     pub fn auth_json(&self) -> serde_json::Value {
