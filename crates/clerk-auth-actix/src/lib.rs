@@ -1,1 +1,88 @@
-//! Clerk request authentication for actix (in progress).
+//! Clerk request authentication for actix-web 4: a thin adapter over [`clerk_auth_core`].
+//!
+//! - [`ClerkAuth`], the middleware, decides every request once (exactly as Clerk's backend SDK
+//!   does), answers handshake redirects (`307` with all the state's headers) and undecidable
+//!   requests (`500` JSON) itself, and adds the state's headers (`set-cookie` from a handshake
+//!   or refresh, debug headers) to every other response.
+//! - [`SignedIn`] requires a signed-in request (`401` JSON when signed out, `503` when the keys
+//!   could not be obtained); `Option<SignedIn>` is `None` instead; [`AuthState`] never refuses.
+//!   All three deref to the core's [`RequestState`](clerk_auth_core::RequestState)
+//!   (`session()`, `machine()`, `auth_json()`, …).
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use actix_web::{web, App, HttpResponse, HttpServer};
+//! use clerk_auth_actix::clerk_auth_core::Has;
+//! use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
+//!
+//! async fn me(user: SignedIn) -> HttpResponse {
+//!     HttpResponse::Ok().json(user.auth_json())
+//! }
+//!
+//! async fn admin(user: SignedIn) -> HttpResponse {
+//!     if user.has(&Has::role("org:admin")) {
+//!         HttpResponse::Ok().body("welcome")
+//!     } else {
+//!         HttpResponse::Forbidden().finish()
+//!     }
+//! }
+//!
+//! async fn home(auth: AuthState) -> String {
+//!     format!("signed in: {}", auth.is_signed_in())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … A bad configuration fails here.
+//!     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .wrap(clerk.clone())
+//!             .route("/api/me", web::get().to(me))
+//!             .route("/admin", web::get().to(admin))
+//!             .default_service(web::to(home))
+//!     })
+//!     .bind(("127.0.0.1", 3000))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! # Features
+//!
+//! None of its own. actix-web is used with `default-features = false, features = ["macros"]`;
+//! enable the actix-web features your app needs in your own `Cargo.toml`.
+//!
+//! # Blocking
+//!
+//! The decision runs inline when it needs no network IO (a PEM key, keys already cached, no
+//! token). When it needs a key-set fetch, a handshake nonce or a server-side refresh, the request
+//! is copied once and decided on actix's blocking thread pool (`web::block`): a worker never
+//! blocks on IO, and other requests keep being served while a fetch is in flight.
+//!
+//! # Security notes
+//!
+//! - Wrap every route that uses an extractor: without the middleware, [`SignedIn`] and
+//!   [`AuthState`] answer `500` ([`ClerkAuthError::MiddlewareMissing`]) and
+//!   `Option<SignedIn>` is `None`; a request is never treated as signed in by accident.
+//! - Tokens and keys are never logged and never appear in a response body.
+//! - The debug headers (`x-clerk-auth-status`, `-reason`, `-message`) are on by default and
+//!   tell a client why it is signed out; turn them off with
+//!   `Options::builder().debug_headers(false)` if you prefer not to.
+//! - Like Clerk's SDKs, the core trusts `x-forwarded-host` / `x-forwarded-proto` for the request's
+//!   public URL (handshake redirects, origin checks): run behind a proxy that sets or strips them.
+
+mod error;
+mod extract;
+mod middleware;
+
+pub use clerk_auth_core;
+pub use error::ClerkAuthError;
+pub use extract::{AuthState, SignedIn};
+pub use middleware::{ActixRequest, ClerkAuth, ClerkAuthMiddleware};
+
+// The actix-web guide in `docs/` is compiled as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/getting-started-actix.md")]
+struct GettingStartedActixDoc;

@@ -1,0 +1,76 @@
+//! The error the extractors and the middleware answer with.
+
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use clerk_auth_core::state::Rejection;
+use clerk_auth_core::AuthenticateError;
+
+/// Why a request was refused or could not be decided. Every variant answers with a JSON body
+/// (`content-type: application/json`) that never contains a token or a key.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClerkAuthError {
+    /// [`SignedIn`](crate::SignedIn) refused the request: `401` when it is signed out, `503` when
+    /// the session keys could not be obtained (a key-set outage or a bad secret key). The body is
+    /// `{"status":"signed-out","reason":…,"message":…}`.
+    Rejected(Rejection),
+    /// The core could not decide the request (`500`, body `{"status":"error","message":…}`).
+    Undecidable(AuthenticateError),
+    /// The decision asked for a handshake but gave no redirect location (`500`).
+    HandshakeWithoutLocation,
+    /// The blocking task that ran a decision needing network IO did not complete (`500`).
+    BlockingTaskFailed,
+    /// An extractor ran on a route that the [`ClerkAuth`](crate::ClerkAuth) middleware does not
+    /// wrap (`500`): a programming error, reported instead of treating the request as signed out.
+    MiddlewareMissing,
+}
+
+impl fmt::Display for ClerkAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rejected(r) if r.status == 503 => {
+                f.write_str("the session keys could not be obtained")
+            }
+            Self::Rejected(_) => f.write_str("the request is not signed in"),
+            Self::Undecidable(e) => write!(f, "the request could not be authenticated: {e}"),
+            Self::HandshakeWithoutLocation => f.write_str("handshake without a redirect location"),
+            Self::BlockingTaskFailed => f.write_str("the authentication task did not complete"),
+            Self::MiddlewareMissing => {
+                f.write_str("the ClerkAuth middleware does not wrap this route")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ClerkAuthError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Undecidable(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl ResponseError for ClerkAuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Rejected(r) => StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNAUTHORIZED),
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = match self {
+            Self::Rejected(r) => r.body.clone(),
+            Self::Undecidable(e) => e.to_json(),
+            other => {
+                serde_json::json!({ "status": "error", "message": other.to_string() }).to_string()
+            }
+        };
+        HttpResponse::build(self.status_code())
+            .insert_header((header::CONTENT_TYPE, "application/json"))
+            .body(body)
+    }
+}

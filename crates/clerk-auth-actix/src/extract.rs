@@ -1,0 +1,111 @@
+//! The extractors: [`SignedIn`], `Option<SignedIn>` and [`AuthState`].
+
+use std::future::{ready, Ready};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use clerk_auth_core::{Has, RequestState};
+
+use crate::error::ClerkAuthError;
+
+/// The request's authentication state, whatever it is (signed in or not). Never refuses a
+/// request wrapped by [`ClerkAuth`](crate::ClerkAuth); derefs to the core's [`RequestState`]
+/// (`is_signed_in()`, `session()`, `machine()`, `reason()`, `auth_json()`, …).
+///
+/// Cheap to clone (an `Arc`), `Send + Sync`: it can move into `web::block`.
+#[derive(Clone, Debug)]
+pub struct AuthState(pub(crate) Arc<RequestState>);
+
+impl AuthState {
+    /// The state.
+    pub fn state(&self) -> &RequestState {
+        &self.0
+    }
+
+    /// The shared state.
+    pub fn into_inner(self) -> Arc<RequestState> {
+        self.0
+    }
+}
+
+impl Deref for AuthState {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+fn state_of(req: &HttpRequest) -> Result<AuthState, ClerkAuthError> {
+    req.extensions().get::<AuthState>().cloned().ok_or_else(|| {
+        tracing::error!(
+            "clerk-auth: an extractor ran on a route the ClerkAuth middleware does not wrap"
+        );
+        ClerkAuthError::MiddlewareMissing
+    })
+}
+
+impl FromRequest for AuthState {
+    type Error = ClerkAuthError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(state_of(req))
+    }
+}
+
+/// A signed-in request: a session that is not pending, or an authenticated machine.
+///
+/// As an extractor it refuses any other request with [`ClerkAuthError::Rejected`]: `401` JSON
+/// `{"status":"signed-out","reason":…,"message":…}`, or `503` when the keys could not be obtained.
+/// The middleware adds the state's debug headers to that answer. `Option<SignedIn>` gives `None`
+/// instead of refusing. Derefs to the core's [`RequestState`].
+#[derive(Clone, Debug)]
+pub struct SignedIn(Arc<RequestState>);
+
+impl SignedIn {
+    /// The state.
+    pub fn state(&self) -> &RequestState {
+        &self.0
+    }
+
+    /// The shared state.
+    pub fn into_inner(self) -> Arc<RequestState> {
+        self.0
+    }
+
+    /// The signed-in user's id (`None` for a machine).
+    pub fn user_id(&self) -> Option<&str> {
+        self.0.session().and_then(|s| s.user_id.as_deref())
+    }
+
+    /// Clerk's `has()` on the signed-in session: roles, permissions, features, plans,
+    /// reverification. Always `false` for a machine.
+    pub fn has(&self, check: &Has) -> bool {
+        self.0.session().is_some_and(|s| s.has(check))
+    }
+}
+
+impl Deref for SignedIn {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+impl FromRequest for SignedIn {
+    type Error = ClerkAuthError;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(
+            state_of(req).and_then(|AuthState(state)| match state.rejection() {
+                None => Ok(Self(state)),
+                Some(rejection) => Err(ClerkAuthError::Rejected(rejection)),
+            }),
+        )
+    }
+}
