@@ -1,1 +1,102 @@
-//! Clerk request authentication for rocket (in progress).
+//! Clerk request authentication for Rocket 0.5: a fairing and request guards over
+//! [`clerk_auth_core`].
+//!
+//! - [`ClerkAuth`], a fairing: manages the [`Options`], decides every request once (signed in,
+//!   signed out with Clerk's reason, or a handshake) and writes the result onto the response:
+//!   a `307` redirect with all the state's headers when the state carries `location`, a `500`
+//!   JSON error when the request cannot be decided, otherwise the state's headers (`set-cookie`,
+//!   the `x-clerk-auth-*` debug headers) added to the application's response.
+//! - [`SignedIn`], a request guard for protected routes: refuses with `401` (signed out) or `503`
+//!   (the keys could not be obtained) and the JSON body `{"status","reason","message"}`.
+//!   `Option<SignedIn>` gives `None` instead of refusing.
+//! - [`AuthState`], a request guard that never refuses: the state, whatever it is.
+//!
+//! Both guards dereference to the core's [`RequestState`]: `session()` (with `user_id`,
+//! `org_id`, `has(...)`), `machine()`, `status()`, `reason()`, `auth_json()`.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use clerk_auth_core::Has;
+//! use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+//! use rocket::{get, routes};
+//!
+//! #[get("/api/me")]
+//! fn me(auth: SignedIn<'_>) -> String {
+//!     auth.auth_json().to_string()
+//! }
+//!
+//! #[get("/admin")]
+//! fn admin(auth: SignedIn<'_>) -> &'static str {
+//!     let admin = auth.session().is_some_and(|s| s.has(&Has::role("org:admin")));
+//!     if admin { "welcome" } else { "not an admin" }
+//! }
+//!
+//! #[get("/")]
+//! fn index(auth: AuthState<'_>, user: Option<SignedIn<'_>>) -> String {
+//!     match user.as_ref().and_then(|u| u.session()) {
+//!         Some(session) => format!("hello {:?}", session.user_id),
+//!         None => format!("signed out: {:?}", auth.reason().map(|r| r.to_string())),
+//!     }
+//! }
+//!
+//! #[rocket::launch]
+//! fn rocket() -> _ {
+//!     // Reads CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ... A bad configuration aborts the launch.
+//!     rocket::build()
+//!         .attach(ClerkAuth::from_env())
+//!         .mount("/", routes![me, admin, index])
+//! }
+//! ```
+//!
+//! # How it fits Rocket
+//!
+//! - The decision is memoised per request (`Request::local_cache_async`): the fairing computes
+//!   it in `on_request` and every guard reuses it.
+//! - The decision never blocks the async executor. It runs without network IO; only when the
+//!   core needs IO (a key-set fetch, a handshake nonce, a server-side refresh) does it rerun on
+//!   a blocking thread (`spawn_blocking`), from an owned copy of the request.
+//! - A fairing cannot answer a request itself, so for a redirect or a failed decision the
+//!   fairing rewrites the request to an internal route ([`INTERRUPT_PATH`], mounted by the
+//!   fairing and ranked first) and writes the answer in `on_response`. No application handler
+//!   or guard runs for such a request.
+//! - The guards are [`Sentinel`](rocket::Sentinel)s: a route that uses them while the fairing is
+//!   not attached aborts the launch, not each request.
+//! - When [`SignedIn`] refuses, Rocket runs the catcher for `401`/`503`; the fairing then
+//!   replaces the catcher's body with the rejection JSON (`application/json`) and adds the
+//!   debug headers, so your catchers need not know about Clerk. (A handler taking
+//!   `Option<SignedIn>` that itself answers the same `401`/`503` gets that body too.)
+//!
+//! # Features
+//!
+//! None. Tests use `clerk-auth-core`'s `testing` feature (key pair, token minter, a local Backend
+//! API emulator).
+//!
+//! # Security notes
+//!
+//! - Tokens and keys are never logged; [`RequestState`]'s `Debug` hides the token.
+//! - Debug headers (`x-clerk-auth-status`, `-reason`, `-message`) are on by default; turn them
+//!   off with `Options::builder().debug_headers(false)` if you do not want clients to see why
+//!   they are signed out.
+//! - Requests arrive in origin form: the core derives the request's public URL from `Host`,
+//!   `X-Forwarded-Host` and `X-Forwarded-Proto`, as Clerk does. Behind a proxy, make sure
+//!   those headers are set (and not forwarded from clients) by your proxy.
+//! - Header values Rocket cannot represent (not UTF-8) are invisible to the decision.
+//!
+//! [`Options`]: clerk_auth_core::Options
+//! [`RequestState`]: clerk_auth_core::RequestState
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod fairing;
+mod guard;
+
+pub use fairing::{ClerkAuth, INTERRUPT_PATH};
+pub use guard::{AuthError, AuthState, SignedIn};
+
+pub use clerk_auth_core;
+
+// The Rocket guide in `docs/` is compiled as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/getting-started-rocket.md")]
+struct GettingStartedRocketDoc;

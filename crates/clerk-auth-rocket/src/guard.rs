@@ -1,0 +1,260 @@
+//! The request guards ([`SignedIn`], [`AuthState`]), the request view over Rocket's request, and
+//! the decision computed once per request.
+
+use std::borrow::Cow;
+use std::ops::Deref;
+
+use clerk_auth_core::state::Rejection;
+use clerk_auth_core::{
+    authenticate_request, try_authenticate_request, Interrupt, Options, RequestState, RequestView,
+    TestRequest,
+};
+use rocket::http::Status;
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::{Ignite, Rocket, Sentinel};
+
+/// The options, managed by the [`ClerkAuth`](crate::ClerkAuth) fairing. Private, so that it
+/// never collides with an `Options` the application manages itself.
+pub(crate) struct Managed(pub(crate) Options);
+
+/// The decision for one request, computed once (by the fairing or the first guard) and cached in
+/// the request.
+pub(crate) enum Decision {
+    /// The core decided.
+    State(RequestState),
+    /// The core could not decide: the `500` JSON body.
+    Failed(String),
+    /// No options are managed: the fairing is not attached.
+    Unconfigured,
+}
+
+/// Set by [`SignedIn`] when it refuses the request: the fairing then gives the error response
+/// the rejection's JSON body.
+pub(crate) struct Refused(pub(crate) bool);
+
+/// A read-only view of a Rocket request for the core. Borrows the request: no header is copied.
+pub(crate) struct RocketRequest<'a, 'r>(pub(crate) &'a Request<'r>);
+
+impl RequestView for RocketRequest<'_, '_> {
+    fn method(&self) -> &str {
+        self.0.method().as_str()
+    }
+
+    fn url(&self) -> Cow<'_, str> {
+        // Origin form; the core resolves it against the `Host` header.
+        let uri = self.0.uri();
+        match uri.query() {
+            None => Cow::Borrowed(uri.path().as_str()),
+            Some(query) => Cow::Owned(format!("{}?{}", uri.path().as_str(), query.as_str())),
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<&[u8]> {
+        self.0.headers().get_one(name).map(str::as_bytes)
+    }
+
+    fn header_all<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+        Box::new(self.0.headers().get(name).map(str::as_bytes))
+    }
+
+    fn visit_headers(&self, f: &mut dyn FnMut(&str, &[u8])) {
+        for header in self.0.headers().iter() {
+            f(header.name().as_str(), header.value().as_bytes());
+        }
+    }
+}
+
+/// The request's decision, computed on first use and memoised with `local_cache_async`.
+///
+/// The decision never blocks the executor: it runs without network IO, and only when the core
+/// answers [`Interrupt::WouldBlock`] (a key fetch, a handshake nonce, a refresh) is it rerun on
+/// a blocking thread, from an owned copy of the request.
+pub(crate) async fn decision<'r>(request: &'r Request<'_>) -> &'r Decision {
+    request.local_cache_async(decide(request)).await
+}
+
+async fn decide(request: &Request<'_>) -> Decision {
+    let Some(Managed(options)) = request.rocket().state::<Managed>() else {
+        return Decision::Unconfigured;
+    };
+    let view = RocketRequest(request);
+    match try_authenticate_request(&view, options) {
+        Ok(state) => Decision::State(state),
+        Err(Interrupt::WouldBlock) => {
+            let owned = TestRequest::capture(&view);
+            let options = options.clone();
+            let blocking = move || authenticate_request(&owned, &options);
+            match rocket::tokio::task::spawn_blocking(blocking).await {
+                Ok(Ok(state)) => Decision::State(state),
+                Ok(Err(error)) => Decision::Failed(error.to_json()),
+                Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
+            }
+        }
+        Err(Interrupt::Failed(error)) => Decision::Failed(error.to_json()),
+        Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
+    }
+}
+
+/// The `500` body when the blocking decision could not complete.
+const INTERNAL_ERROR_BODY: &str =
+    r#"{"status":"error","message":"the authentication decision did not complete"}"#;
+
+/// Why a guard refused a request. Rocket answers with the status; the [`ClerkAuth`] fairing gives
+/// the response the JSON body and the state's headers.
+///
+/// [`ClerkAuth`]: crate::ClerkAuth
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Not signed in (`401`), or the keys could not be obtained (`503`).
+    Rejected(Rejection),
+    /// No decision is available (`500`): the request could not be decided, or the fairing is
+    /// not attached (the guards' [`Sentinel`] prevents that at launch).
+    Unavailable,
+}
+
+/// The request's auth state: never refuses a request (with the fairing attached).
+///
+/// Dereferences to the core's [`RequestState`]: `status()`, `session()` (with `has(...)`),
+/// `machine()`, `reason()`, `auth_json()`, …
+#[derive(Clone, Copy, Debug)]
+pub struct AuthState<'r> {
+    state: &'r RequestState,
+}
+
+impl<'r> AuthState<'r> {
+    /// The request's state (also reachable through `Deref`).
+    pub fn state(&self) -> &'r RequestState {
+        self.state
+    }
+}
+
+impl Deref for AuthState<'_> {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        self.state
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthState<'r> {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        match decision(request).await {
+            Decision::State(state) => Outcome::Success(AuthState { state }),
+            Decision::Failed(_) | Decision::Unconfigured => {
+                Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
+            }
+        }
+    }
+}
+
+impl Sentinel for AuthState<'_> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        abort_unconfigured(rocket, "AuthState")
+    }
+}
+
+/// A signed-in request: a session (not pending) or an authenticated machine.
+///
+/// As a request guard it refuses anything else with `401` (signed out) or `503` (the keys could
+/// not be obtained), with the JSON body `{"status","reason","message"}` and the debug headers
+/// (written by the [`ClerkAuth`](crate::ClerkAuth) fairing). `Option<SignedIn>` gives `None`
+/// instead. Dereferences to the core's [`RequestState`].
+#[derive(Clone, Copy, Debug)]
+pub struct SignedIn<'r> {
+    state: &'r RequestState,
+}
+
+impl<'r> SignedIn<'r> {
+    /// The request's state (also reachable through `Deref`).
+    pub fn state(&self) -> &'r RequestState {
+        self.state
+    }
+}
+
+impl Deref for SignedIn<'_> {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        self.state
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SignedIn<'r> {
+    type Error = AuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
+        let state = match decision(request).await {
+            Decision::State(state) => state,
+            Decision::Failed(_) | Decision::Unconfigured => {
+                return Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
+            }
+        };
+        match state.rejection() {
+            None => Outcome::Success(SignedIn { state }),
+            Some(rejection) => {
+                request.local_cache(|| Refused(true));
+                let status = Status::new(rejection.status);
+                Outcome::Error((status, AuthError::Rejected(rejection)))
+            }
+        }
+    }
+}
+
+impl Sentinel for SignedIn<'_> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        abort_unconfigured(rocket, "SignedIn")
+    }
+}
+
+fn abort_unconfigured(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+    let missing = rocket.state::<Managed>().is_none();
+    if missing {
+        rocket::error!(
+            "clerk-auth: a route uses the `{guard}` guard but the `ClerkAuth` fairing is not \
+             attached: attach `ClerkAuth::new(options)` or `ClerkAuth::from_env()`"
+        );
+    }
+    missing
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rocket::http::Header;
+    use rocket::local::blocking::Client;
+
+    use super::*;
+
+    #[test]
+    fn the_view_borrows_the_request() {
+        let client = Client::untracked(rocket::build()).unwrap();
+        let request = client
+            .post("/a/b%20c?d=e&f")
+            .header(Header::new("Cookie", "a=1"))
+            .header(Header::new("cookie", "b=2"))
+            .header(Header::new("Authorization", "Bearer t"));
+        let view = RocketRequest(request.inner());
+        assert_eq!(view.method(), "POST");
+        assert_eq!(view.url(), "/a/b%20c?d=e&f");
+        assert_eq!(view.header("authorization"), Some(&b"Bearer t"[..]));
+        let cookies: Vec<&[u8]> = view.header_all("cookie").collect();
+        assert_eq!(cookies, [&b"a=1"[..], &b"b=2"[..]]);
+        let mut seen = Vec::new();
+        view.visit_headers(&mut |name, value| seen.push((name.to_owned(), value.to_vec())));
+        assert!(seen.contains(&("Authorization".to_owned(), b"Bearer t".to_vec())));
+
+        let plain = client.get("/x");
+        assert!(matches!(
+            RocketRequest(plain.inner()).url(),
+            Cow::Borrowed("/x")
+        ));
+        let captured = TestRequest::capture(&RocketRequest(request.inner()));
+        assert_eq!(captured.header("cookie"), Some(&b"a=1"[..]));
+    }
+}

@@ -1,0 +1,230 @@
+//! Test support: a real Rocket server on 127.0.0.1:0 and a ureq client that neither follows
+//! redirects nor treats 4xx/5xx as errors.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use clerk_auth_core::{authenticate_request, Options, RequestState, TestRequest};
+use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+use rocket::config::{LogLevel, Shutdown as ShutdownConfig};
+use rocket::fairing::AdHoc;
+use rocket::http::ContentType;
+use rocket::{get, routes, Build, Config, Rocket, Shutdown, State};
+
+/// A running server; shut down on drop.
+pub struct Server {
+    pub base: String,
+    pub port: u16,
+    shutdown: Shutdown,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown.clone().notify();
+    }
+}
+
+/// The test configuration: loopback, ephemeral port, quiet.
+pub fn config() -> Config {
+    Config {
+        address: Ipv4Addr::LOCALHOST.into(),
+        port: 0,
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        shutdown: ShutdownConfig {
+            ctrlc: false,
+            grace: 1,
+            mercy: 1,
+            ..Default::default()
+        },
+        ..Config::debug_default()
+    }
+}
+
+/// Launches `rocket` on its own runtime thread; returns once it listens.
+pub fn serve(rocket: Rocket<Build>) -> Server {
+    let (tx, rx) = mpsc::channel();
+    let rocket = rocket
+        .configure(config())
+        .attach(AdHoc::on_liftoff("test port", move |r| {
+            let _ = tx.send((r.config().port, r.shutdown()));
+            Box::pin(async {})
+        }));
+    std::thread::spawn(move || {
+        let _ = rocket::execute(rocket.launch());
+    });
+    let (port, shutdown) = rx.recv_timeout(Duration::from_secs(10)).expect("liftoff");
+    Server {
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        shutdown,
+    }
+}
+
+/// Counts how often a handler ran.
+pub struct Hits(pub Arc<AtomicUsize>);
+
+#[get("/api/me")]
+fn me(auth: SignedIn<'_>) -> (ContentType, String) {
+    (ContentType::JSON, auth.auth_json().to_string())
+}
+
+#[get("/optional")]
+fn optional(user: Option<SignedIn<'_>>) -> String {
+    match user.as_ref().and_then(|u| u.session()) {
+        Some(session) => format!("some {}", session.user_id.as_deref().unwrap_or("")),
+        None => "none".to_owned(),
+    }
+}
+
+#[get("/state")]
+fn state(auth: AuthState<'_>, hits: &State<Hits>) -> String {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    format!("{} {}", auth.status(), auth.is_signed_in())
+}
+
+#[get("/plain")]
+fn plain(hits: &State<Hits>) -> &'static str {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    "plain"
+}
+
+#[rocket::post("/plain")]
+fn plain_post(hits: &State<Hits>) -> &'static str {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    "plain"
+}
+
+#[rocket::put("/plain")]
+fn plain_put(hits: &State<Hits>) -> &'static str {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    "plain"
+}
+
+#[rocket::delete("/plain")]
+fn plain_delete(hits: &State<Hits>) -> &'static str {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    "plain"
+}
+
+#[rocket::patch("/plain")]
+fn plain_patch(hits: &State<Hits>) -> &'static str {
+    hits.0.fetch_add(1, Ordering::SeqCst);
+    "plain"
+}
+
+/// The test app: the fairing and a few routes; the counter of handler runs.
+pub fn app(options: Options) -> (Rocket<Build>, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let rocket = rocket::build()
+        .attach(ClerkAuth::new(options))
+        .manage(Hits(hits.clone()))
+        .mount(
+            "/",
+            routes![
+                me,
+                optional,
+                state,
+                plain,
+                plain_post,
+                plain_put,
+                plain_delete,
+                plain_patch
+            ],
+        );
+    (rocket, hits)
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// A received response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+pub fn request(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut builder = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    let request = builder.body(()).unwrap();
+    let mut response = agent.run(request).unwrap();
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Reply {
+    request(agent, "GET", url, headers)
+}
+
+/// What the core decides for the same request (path + headers, `Host` set as ureq sends it).
+pub fn expected(
+    options: &Options,
+    server: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> RequestState {
+    let mut builder = TestRequest::get(path).header("host", format!("127.0.0.1:{}", server.port));
+    for (name, value) in headers {
+        builder = builder.header(&name.to_ascii_lowercase(), value);
+    }
+    authenticate_request(&builder.build(), options).unwrap()
+}
+
+/// Every header of the state is on the response, with the same values in the same order.
+pub fn assert_state_headers(reply: &Reply, state: &RequestState) {
+    let mut names: Vec<&str> = state.headers().keys().map(|n| n.as_str()).collect();
+    names.dedup();
+    for name in names {
+        let want: Vec<&str> = state
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(reply.header_all(name), want, "header {name}");
+    }
+}
