@@ -1,1 +1,96 @@
-//! Clerk request authentication for warp (in progress).
+//! Clerk request authentication for warp: filters over [`clerk_auth_core`].
+//!
+//! The core decides everything (signed in, signed out with Clerk's reason, or a handshake); this
+//! crate hands warp's request to it and turns the decision into replies:
+//!
+//! - [`auth_state`] extracts an [`AuthState`] (never rejects a signed-out request);
+//! - [`signed_in`] extracts [`SignedIn`] or rejects with [`ClerkRejection::Unauthorized`];
+//!   [`optional_signed_in`] extracts `Option<SignedIn>`;
+//! - [`recover`] answers our rejections: `307` with the state's headers for a handshake, `401` or
+//!   `503` with Clerk's JSON `{"status","reason","message"}` on a protected route, `500` for a
+//!   request that cannot be decided. It hands every other rejection back unchanged;
+//! - [`AuthState::reply`] / [`SignedIn::reply`] add the state's headers (`set-cookie` from a
+//!   handshake or a refresh, the debug headers) to your handler's reply.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use clerk_auth_core::Options;
+//! use clerk_auth_warp::{auth_state, recover, signed_in, AuthState, SignedIn};
+//! use warp::Filter;
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ...: a missing or bad key fails here, at start-up.
+//!     let options = Options::from_env()?;
+//!
+//!     // Protected: 200 for a signed-in request, 401/503 JSON (from `recover`) otherwise.
+//!     let me = warp::path!("api" / "me")
+//!         .and(signed_in(options.clone()))
+//!         .map(|auth: SignedIn| {
+//!             let user = auth.session().and_then(|s| s.user_id.clone());
+//!             auth.reply(warp::reply::json(&user))
+//!         });
+//!     // Public: runs for everyone, says who is signed in.
+//!     let home = auth_state(options).map(|auth: AuthState| {
+//!         let who = if auth.is_signed_in() { "signed in" } else { "signed out" };
+//!         auth.reply(who)
+//!     });
+//!
+//!     // `recover` right after the protected routes: a refused `/api/me` is answered 401 there,
+//!     // instead of falling through to the public route.
+//!     let routes = me.recover(recover).or(home).recover(recover);
+//!
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     warp::serve(routes).incoming(listener).run().await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # How it runs
+//!
+//! The decision runs on the executor and never blocks: when it needs network IO (fetching
+//! Clerk's key set on a cold cache or an unknown `kid`, a handshake nonce, a server-side refresh),
+//! and only then, it moves to tokio's blocking pool (`spawn_blocking`). Requests whose keys are
+//! cached never wait on a fetch.
+//!
+//! Each filter decides when it is reached: put path and method filters first, and use one
+//! clerk-auth filter per route. warp 0.4 gives filters no borrowed access to the request, so the
+//! adapter clones the header map once per decision (reference-counted values, not the bytes).
+//!
+//! # Routing and rejections
+//!
+//! warp tries the next route of an `or` when one rejects. A refused protected route must
+//! therefore be answered before a catch-all route can take the request: apply
+//! `.recover(clerk_auth_warp::recover)` to the protected routes before `or`-ing the public ones
+//! (as above), or have every route run an [`auth_state`]-based filter. An unrecovered
+//! [`ClerkRejection`] is answered `500` by warp.
+//!
+//! # Features
+//!
+//! None of its own. Serving needs warp's `server` feature (warp 0.4 moved `warp::serve` behind
+//! it). The test kit (key pair, token minter, Backend API emulator) is
+//! `clerk-auth-core`'s `testing` feature.
+//!
+//! # Security notes
+//!
+//! - Tokens and keys are never logged, and the rejection bodies never contain them.
+//! - The debug headers (`x-clerk-auth-status`, `-reason`, `-message`) say why a request is signed
+//!   out. They are on by default, as in Clerk's SDKs; turn them off with
+//!   `Options::builder().debug_headers(false)`.
+//! - The request URL is resolved against the `Host` header with the `http` scheme unless
+//!   `x-forwarded-proto` says otherwise: behind TLS termination, have the proxy set it (it decides
+//!   the handshake's redirect URL and the cross-origin checks).
+//! - Always answer with [`AuthState::reply`] / [`SignedIn::reply`]: a handshake or a refresh sets
+//!   cookies the browser needs.
+
+mod filter;
+mod reject;
+
+pub use filter::{auth_state, optional_signed_in, signed_in, AuthReply, AuthState, SignedIn};
+pub use reject::{recover, ClerkRejection};
+
+// The warp guide in `docs/` is compiled as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/getting-started-warp.md")]
+struct GettingStartedWarpDoc;

@@ -1,0 +1,144 @@
+//! The custom rejection and [`recover`], which answers it.
+
+use clerk_auth_core::state::Rejection as ClerkAnswer;
+use clerk_auth_core::AuthenticateError;
+use warp::http::header::CONTENT_TYPE;
+use warp::http::{HeaderMap, HeaderValue, StatusCode};
+use warp::reject::{Reject, Rejection};
+use warp::reply::{Reply, Response};
+
+use crate::filter::AuthState;
+
+/// The body of a `500` when the decision task itself failed (it never contains a token).
+pub(crate) const INTERNAL_ERROR_BODY: &str =
+    r#"{"status":"error","message":"the authentication task failed"}"#;
+
+const HANDSHAKE_WITHOUT_LOCATION_BODY: &str =
+    r#"{"status":"error","message":"handshake without a redirect location"}"#;
+
+/// Why a clerk-auth filter refused a request. [`recover`] turns it into the response; you can
+/// also find it yourself (`rejection.find::<ClerkRejection>()`) and answer differently.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ClerkRejection {
+    /// The state carries a redirect (a handshake): `307` with all the state's headers.
+    Redirect(AuthState),
+    /// A handshake without a redirect target: `500`, with the state's headers.
+    ServerError(AuthState),
+    /// A protected route refused the request ([`signed_in`](crate::signed_in)): `401`, or `503`
+    /// for a key-set outage, with Clerk's JSON body and the state's headers.
+    Unauthorized {
+        /// The decision.
+        state: AuthState,
+        /// The status and JSON body to answer with.
+        rejection: ClerkAnswer,
+    },
+    /// The request could not be decided: `500` with this JSON body (no token, no key).
+    Failed(String),
+}
+
+impl Reject for ClerkRejection {}
+
+impl ClerkRejection {
+    pub(crate) fn failed(error: &AuthenticateError) -> Self {
+        tracing::warn!(error = %error, "clerk-auth: the request could not be decided");
+        Self::Failed(error.to_json())
+    }
+
+    /// The state, when there is one.
+    pub fn state(&self) -> Option<&AuthState> {
+        match self {
+            Self::Redirect(state) | Self::ServerError(state) => Some(state),
+            Self::Unauthorized { state, .. } => Some(state),
+            Self::Failed(_) => None,
+        }
+    }
+
+    /// The response this rejection is answered with.
+    pub fn to_response(&self) -> Response {
+        let (status, body) = match self {
+            Self::Redirect(_) => (StatusCode::TEMPORARY_REDIRECT, None),
+            Self::ServerError(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(HANDSHAKE_WITHOUT_LOCATION_BODY.to_owned()),
+            ),
+            Self::Unauthorized { rejection, .. } => (
+                StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED),
+                Some(rejection.body.clone()),
+            ),
+            Self::Failed(body) => (StatusCode::INTERNAL_SERVER_ERROR, Some(body.clone())),
+        };
+        let json = body.is_some();
+        let mut response = warp::http::Response::new(body.unwrap_or_default()).into_response();
+        *response.status_mut() = status;
+        if json {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if let Some(state) = self.state() {
+            append_headers(response.headers_mut(), state.headers());
+        }
+        response
+    }
+}
+
+/// Answers a [`ClerkRejection`] (`307`, `401`, `503` or `500`, see its variants) and hands every
+/// other rejection back unchanged, for your own `recover` or warp's default answer.
+///
+/// ```no_run
+/// # use warp::Filter;
+/// # fn routes(options: clerk_auth_core::Options) -> impl warp::Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+/// let me = warp::path!("api" / "me")
+///     .and(clerk_auth_warp::signed_in(options))
+///     .map(|auth: clerk_auth_warp::SignedIn| auth.reply(warp::reply::json(&auth.auth_json())));
+/// me.recover(clerk_auth_warp::recover)
+/// # }
+/// ```
+pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
+    match rejection.find::<ClerkRejection>() {
+        Some(ours) => Ok(ours.to_response()),
+        None => Err(rejection),
+    }
+}
+
+/// Appends every header of `from` (several values of one name stay several).
+pub(crate) fn append_headers(to: &mut HeaderMap, from: &HeaderMap) {
+    for (name, value) in from {
+        to.append(name.clone(), value.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn recover_hands_foreign_rejections_back() {
+        let rejection = recover(warp::reject::not_found()).await.unwrap_err();
+        assert!(rejection.is_not_found());
+    }
+
+    #[tokio::test]
+    async fn recover_answers_a_failed_decision_with_json() {
+        let failed = ClerkRejection::Failed(INTERNAL_ERROR_BODY.to_owned());
+        let response = recover(warp::reject::custom(failed)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+    }
+
+    #[test]
+    fn append_keeps_every_value() {
+        let mut from = HeaderMap::new();
+        from.append("set-cookie", HeaderValue::from_static("a=1"));
+        from.append("set-cookie", HeaderValue::from_static("b=2"));
+        let mut to = HeaderMap::new();
+        to.append("set-cookie", HeaderValue::from_static("c=3"));
+        append_headers(&mut to, &from);
+        let all: Vec<_> = to.get_all("set-cookie").iter().collect();
+        assert_eq!(all, ["c=3", "a=1", "b=2"]);
+    }
+}

@@ -1,0 +1,167 @@
+//! A real warp server on 127.0.0.1:0 running a small app over the filters, and a ureq client
+//! that neither follows redirects nor treats 4xx/5xx as errors.
+
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::net::TcpListener;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use clerk_auth_core::testing::KeyPair;
+use clerk_auth_core::{Options, OptionsBuilder};
+use clerk_auth_warp::{auth_state, optional_signed_in, recover, signed_in, AuthState, SignedIn};
+use warp::{Filter, Rejection, Reply};
+
+pub const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
+
+/// Options verifying with the PEM of `keys` (networkless).
+pub fn pem_options(keys: &KeyPair) -> OptionsBuilder {
+    Options::builder()
+        .publishable_key(PK_LIVE)
+        .secret_key("sk_live_adapter_tests")
+        .jwt_key(keys.public_pem())
+        .api_url("http://127.0.0.1:9")
+}
+
+/// The app: `/api/me` (required), `/api/optional` (optional), every other path public.
+pub fn app(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let me = warp::path!("api" / "me")
+        .and(signed_in(options.clone()))
+        .map(|auth: SignedIn| auth.reply(warp::reply::json(&auth.auth_json())));
+    let optional = warp::path!("api" / "optional")
+        .and(optional_signed_in(options.clone()))
+        .map(|auth: Option<SignedIn>| match auth {
+            Some(auth) => {
+                let user = auth.session().and_then(|s| s.user_id.clone());
+                format!("some {}", user.unwrap_or_default())
+            }
+            None => "none".to_owned(),
+        });
+    let public = auth_state(options).map(|auth: AuthState| {
+        let who = match auth.session().and_then(|s| s.user_id.as_deref()) {
+            Some(user) => format!("signed-in {user}"),
+            None => "signed-out".to_owned(),
+        };
+        auth.reply(warp::reply::html(who))
+    });
+    me.or(optional).recover(recover).or(public).recover(recover)
+}
+
+pub struct Server {
+    pub base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Serves [`app`] on a runtime with ONE worker thread, so a blocked executor would show.
+    pub fn start(options: Options) -> Self {
+        Self::start_with_workers(options, Some(1))
+    }
+
+    /// Serves [`app`] with `workers` worker threads (tokio's default when `None`).
+    pub fn start_with_workers(options: Options, workers: Option<usize>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let mut rt = tokio::runtime::Builder::new_multi_thread();
+            if let Some(workers) = workers {
+                rt.worker_threads(workers);
+            }
+            let rt = rt.enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                warp::serve(app(options))
+                    .incoming(listener)
+                    .graceful(async move {
+                        let _ = rx.await;
+                    })
+                    .run()
+                    .await;
+            });
+        });
+        Self {
+            base,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_all(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut req = agent.get(url);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let mut res = req.call().unwrap();
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+        .collect();
+    Answer {
+        status: res.status().as_u16(),
+        headers,
+        body: res.body_mut().read_to_string().unwrap(),
+    }
+}
