@@ -7,6 +7,10 @@ use std::time::{Duration, SystemTime};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState};
 
+pub mod actix;
+pub mod rocket;
+pub mod warp;
+
 /// The role `/api/org-admin` requires.
 pub const ORG_ADMIN_ROLE: &str = "org:admin";
 
@@ -32,6 +36,16 @@ pub struct Embedded {
 }
 
 impl Example {
+    /// An example server deciding with `options` (the conformance suite uses this with a fixed
+    /// clock).
+    pub fn with_options(options: Options) -> Self {
+        Self {
+            options,
+            port: 0,
+            embedded: None,
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -123,12 +137,14 @@ impl Route {
 
 /// `/api/me` when signed in: the auth object's JSON.
 pub fn me_body(state: &RequestState) -> String {
-    state.auth_json().to_string()
+    state.auth_json_string()
 }
 
 /// Whether `/api/org-admin` lets a signed-in request through.
 pub fn is_org_admin(state: &RequestState) -> bool {
-    state.session().is_some_and(|s| s.has(&Has::role(ORG_ADMIN_ROLE)))
+    state
+        .session()
+        .is_some_and(|s| s.has(&Has::role(ORG_ADMIN_ROLE)))
 }
 
 /// `/api/org-admin` when signed in without the role: `403`.
@@ -136,9 +152,17 @@ pub const FORBIDDEN_BODY: &str = r#"{"status":"forbidden"}"#;
 
 /// The public page: says who is signed in.
 pub fn public_page(state: &RequestState) -> String {
-    let who = match state.session().and_then(|s| s.user_id.as_deref()) {
-        Some(user) => format!("signed-in {}", html_escape(user)),
-        None => "signed-out".to_owned(),
+    let user = state
+        .session()
+        .and_then(|s| s.user_id.as_deref())
+        .or_else(|| {
+            state
+                .machine()
+                .and_then(|m| m.user_id.as_deref().or(Some(m.subject.as_str())))
+        });
+    let who = match user {
+        Some(user) if state.is_signed_in() => format!("signed-in {}", html_escape(user)),
+        _ => "signed-out".to_owned(),
     };
     format!("<!doctype html>\n<html><head><title>clerk-auth example</title></head><body><p>{who}</p></body></html>\n")
 }
@@ -155,3 +179,14 @@ fn html_escape(s: &str) -> String {
         })
         .collect()
 }
+
+// Guides in `docs/` that need every adapter are compiled (and run) as doctests of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/testing.md")]
+struct TestingDoc;
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/migrating-from-clerk-rs.md")]
+struct MigratingFromClerkRsDoc;
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoc;

@@ -1,0 +1,98 @@
+//! The actix-web example server: the contract's routes behind `clerk-auth-actix`'s middleware
+//! and extractors.
+
+use std::future::Future;
+use std::io;
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::guard::{self, Guard};
+use actix_web::http::header::ContentType;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
+use clerk_auth_core::Options;
+
+use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+
+/// Matches the requests whose (raw) path belongs to `route`, exactly as [`Route::of`] says.
+fn is(route: Route) -> impl Guard {
+    guard::fn_guard(move |ctx| Route::of(ctx.head().uri.path()) == route)
+}
+
+async fn me(auth: SignedIn) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(me_body(&auth))
+}
+
+async fn org_admin(auth: SignedIn) -> HttpResponse {
+    if is_org_admin(&auth) {
+        HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(me_body(&auth))
+    } else {
+        HttpResponse::Forbidden()
+            .content_type(ContentType::json())
+            .body(FORBIDDEN_BODY)
+    }
+}
+
+async fn public(auth: AuthState) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::html())
+        .body(public_page(&auth))
+}
+
+/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page, all
+/// behind the [`ClerkAuth`] middleware (which answers redirects and undecidable requests).
+pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.service(
+            web::scope("")
+                .wrap(ClerkAuth::new(options))
+                .service(web::resource("/api/me").guard(is(Route::Me)).to(me))
+                .service(
+                    web::resource("/api/org-admin")
+                        .guard(is(Route::OrgAdmin))
+                        .to(org_admin),
+                )
+                .default_service(web::to(public)),
+        );
+    }
+}
+
+/// The server on `listener` (already bound), not yet started: await it (on an actix-web or
+/// Tokio runtime) to serve; its [`handle`](Server::handle) stops it.
+pub fn server(example: Example, listener: TcpListener) -> io::Result<Server> {
+    let options = example.options;
+    Ok(
+        HttpServer::new(move || App::new().configure(routes(options.clone())))
+            .listen(listener)?
+            .run(),
+    )
+}
+
+/// Serves the example on `listener` (already bound) until the process ends.
+pub async fn serve(example: Example, listener: TcpListener) -> io::Result<()> {
+    server(example, listener)?.await
+}
+
+/// Serves the example on `listener` (already bound) until `shutdown` completes, then finishes the
+/// requests in flight.
+pub async fn serve_until(
+    example: Example,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let server = server(example, listener)?;
+    let handle = server.handle();
+    let mut server = std::pin::pin!(server);
+    tokio::select! {
+        done = &mut server => done,
+        () = shutdown => {
+            // The server future runs the stop command: keep polling it meanwhile.
+            let (done, ()) = tokio::join!(server, handle.stop(true));
+            done
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The Rocket example server (`cargo run --release -p clerk-auth-examples --bin rocket`).
+//! See `../shared/spec/examples-contract.md`.
+
+use std::process::ExitCode;
+
+use clerk_auth_examples::Example;
+
+fn main() -> ExitCode {
+    let example = match Example::from_env() {
+        Ok(example) => example,
+        Err(err) => {
+            eprintln!("clerk-auth configuration error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let port = example.port;
+    match ::rocket::execute(clerk_auth_examples::rocket::run(example, port)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("server error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
