@@ -50,3 +50,6 @@ struct CustomVerifierDoc;
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/operations.md")]
 struct OperationsDoc;
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/troubleshooting.md")]
+struct TroubleshootingDoc;
