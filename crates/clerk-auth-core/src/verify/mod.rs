@@ -22,8 +22,68 @@ pub use pipeline::{
 
 /// Where verification keys come from: the seam for custom key sources.
 ///
-/// The core checks `typ` and `alg` itself, then asks the verifier for the key and checks the
-/// signature and every claim with it; a verifier only finds keys.
+/// The core asks the verifier for the key, then checks `typ`, `alg`, the signature and every
+/// claim with it, in Clerk's order: a verifier only finds keys, and cannot loosen a check. Its
+/// errors become the signed-out reason (`jwk-kid-mismatch`, `jwk-remote-failed-to-load`, …; the
+/// outage reasons are answered `503` by the adapters).
+///
+/// # A complete custom key source
+///
+/// Keys held in memory by `kid` (for example loaded from a secrets manager at start-up), used by
+/// the decision exactly like the built-in sources:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+///
+/// use clerk_auth_core::testing::{KeyPair, TokenMinter};
+/// use clerk_auth_core::{
+///     authenticate_request, Jwt, Options, TestRequest, TokenVerificationError,
+///     TokenVerificationErrorReason, TokenVerifier, VerificationKey,
+/// };
+///
+/// #[derive(Debug)]
+/// struct StaticKeys(HashMap<String, Arc<VerificationKey>>);
+///
+/// impl TokenVerifier for StaticKeys {
+///     fn key(&self, jwt: &Jwt) -> Result<Arc<VerificationKey>, TokenVerificationError> {
+///         jwt.kid()
+///             .and_then(|kid| self.0.get(kid))
+///             .cloned()
+///             .ok_or_else(|| {
+///                 TokenVerificationError::new(
+///                     TokenVerificationErrorReason::JwkKidMismatch,
+///                     "Unable to find a signing key that matches the token's kid.",
+///                 )
+///             })
+///     }
+/// }
+///
+/// // The key pair stands in for the issuer; a real source would load public keys.
+/// let issuer = KeyPair::shared();
+/// let key = VerificationKey::from_pem(&issuer.public_pem()).expect("a PEM public key");
+/// let source = StaticKeys(HashMap::from([("ins_main".to_owned(), Arc::new(key))]));
+///
+/// let options = Options::builder()
+///     .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+///     .secret_key("sk_live_unused_here")
+///     .token_verifier(Arc::new(source))
+///     .build()
+///     .expect("valid options");
+///
+/// let token = TokenMinter::new(issuer)
+///     .kid("ins_main")
+///     .issued_at(std::time::SystemTime::now())
+///     .mint();
+/// let request = TestRequest::get("https://app.example.com/api/me").bearer(&token).build();
+/// let state = authenticate_request(&request, &options).expect("decided");
+/// assert!(state.is_signed_in());
+///
+/// let other = TokenMinter::new(issuer).kid("ins_other").mint();
+/// let request = TestRequest::get("https://app.example.com/api/me").bearer(&other).build();
+/// let state = authenticate_request(&request, &options).expect("decided");
+/// assert_eq!(state.reason().map(|r| r.to_string()).as_deref(), Some("jwk-kid-mismatch"));
+/// ```
 pub trait TokenVerifier: Send + Sync + fmt::Debug {
     /// The key that should have signed `jwt`. May block (a network fetch) unless
     /// [`needs_io`](Self::needs_io) returned `false` just before.

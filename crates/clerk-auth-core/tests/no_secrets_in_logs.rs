@@ -1,0 +1,96 @@
+//! Every decision vector runs with tracing at TRACE level; nothing it logs may contain a token
+//! (any minted or presented one), the PEM key or a secret key.
+
+#![allow(clippy::expect_used)] // test support outside #[test] functions
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use clerk_auth_core::testing::vectors::Vector;
+use clerk_auth_core::testing::FixedClock;
+use clerk_auth_core::{authenticate_request, OptionsBuilder, TestRequest};
+
+#[derive(Clone, Default)]
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("sink").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn decisions_never_log_tokens_or_keys() {
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+    let mut secrets: Vec<String> = Vec::new();
+    let mut decided = 0;
+    for vector in Vector::load_dir(dir).expect("vectors") {
+        let prepared = vector.prepare(None).expect("prepare");
+        let env = prepared.env.clone();
+        for (k, v) in &env {
+            if k == "CLERK_SECRET_KEY" || k == "CLERK_MACHINE_SECRET_KEY" {
+                secrets.push(v.clone());
+            }
+            if k == "CLERK_JWT_KEY" {
+                // A line of the PEM body is enough to spot a leak.
+                secrets.extend(v.lines().filter(|l| l.len() > 40).map(str::to_owned));
+            }
+        }
+        for (_, value) in &prepared.request.headers {
+            // Tokens appear in Authorization and Cookie headers; any long base64url run is one.
+            secrets.extend(
+                value
+                    .split(|c: char| {
+                        !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                    })
+                    .filter(|t| t.len() >= 40)
+                    .map(str::to_owned),
+            );
+        }
+        let Ok(builder) = OptionsBuilder::from_env_with(|k| env.get(k).cloned()) else {
+            continue;
+        };
+        let Ok(options) = builder
+            .clock(Arc::new(FixedClock::new(prepared.now)))
+            .build()
+        else {
+            continue;
+        };
+        let mut request = TestRequest::builder(
+            prepared.request.method.clone(),
+            prepared.request.url.clone(),
+        );
+        for (k, v) in &prepared.request.headers {
+            request = request.header(k, v);
+        }
+        let _ = authenticate_request(&request.build(), &options);
+        decided += 1;
+    }
+    let logs = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8 logs");
+    assert!(decided > 100, "only {decided} vectors decided");
+    assert!(
+        logs.contains("clerk_auth"),
+        "the decisions were not traced at all"
+    );
+    for secret in secrets.iter().filter(|s| s.len() >= 12) {
+        // Compare a 24-character window so that a truncated token is caught too.
+        let probe = &secret[..secret.len().min(24)];
+        assert!(
+            !logs.contains(probe),
+            "a token or key reached the logs: {:.8}…",
+            probe
+        );
+    }
+}
