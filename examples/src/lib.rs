@@ -71,7 +71,13 @@ impl Example {
             .ttl(Duration::from_secs(3600))
             .subject("user_2embedded")
             .sid("sess_2embedded")
-            .azp(&format!("http://127.0.0.1:{port}"))
+            // The origin a browser app on this machine would have (no port when it is picked
+            // at bind time).
+            .azp(&if port == 0 {
+                "http://127.0.0.1".to_owned()
+            } else {
+                format!("http://127.0.0.1:{port}")
+            })
             .mint();
         let foreign_token = TokenMinter::new(KeyPair::shared_other())
             .issued_at(SystemTime::now())
