@@ -119,6 +119,38 @@ impl Example {
     }
 }
 
+/// What the `actix` and `warp` binaries do before serving: loads the configuration, binds
+/// 127.0.0.1:`PORT`, prints the banner and then the one `listening on http://127.0.0.1:<port>`
+/// line. The error names what failed (configuration or bind).
+pub fn start() -> Result<(Example, std::net::TcpListener), String> {
+    use std::io::Write;
+
+    let example =
+        Example::from_env().map_err(|err| format!("clerk-auth configuration error: {err}"))?;
+    let listener = std::net::TcpListener::bind(("127.0.0.1", example.port))
+        .map_err(|err| format!("cannot listen on 127.0.0.1:{}: {err}", example.port))?;
+    let port = listener
+        .local_addr()
+        .map_err(|err| format!("cannot read the bound address: {err}"))?
+        .port();
+    let mut out = std::io::stdout().lock();
+    let _ = write!(out, "{}", example.banner(port));
+    let _ = writeln!(out, "listening on http://127.0.0.1:{port}");
+    let _ = out.flush();
+    Ok((example, listener))
+}
+
+/// The process exit code for a server's end, reporting an error on stderr.
+pub fn exit_code(result: std::io::Result<()>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("server error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The contract's routes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {

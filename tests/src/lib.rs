@@ -232,6 +232,34 @@ pub fn check(prepared: &Prepared, response: &Response) -> Result<(), String> {
     }
 }
 
+/// A shutdown signal for a server started by [`serve_in_thread`].
+pub type ShutdownSignal = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// Runs `serve` on its own thread and Tokio runtime; the returned stopper signals shutdown and
+/// waits for the server to end.
+pub fn serve_in_thread<Fut>(
+    serve: impl FnOnce(ShutdownSignal) -> Fut + Send + 'static,
+) -> Box<dyn FnOnce()>
+where
+    Fut: std::future::Future,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(serve(Box::pin(async move {
+            let _ = rx.await;
+        })));
+    });
+    Box::new(move || {
+        let _ = tx.send(());
+        let _ = thread.join();
+    })
+}
+
 /// Runs every vector through a framework: `start` serves the example with the given options on
 /// the given listener and returns a stopper.
 pub fn run_all(framework: &str, mut start: impl FnMut(Options, TcpListener) -> Box<dyn FnOnce()>) {

@@ -14,11 +14,7 @@ fn main() -> ExitCode {
         }
     };
     let port = example.port;
-    match ::rocket::execute(clerk_auth_examples::rocket::run(example, port)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("server error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    clerk_auth_examples::exit_code(::rocket::execute(clerk_auth_examples::rocket::run(
+        example, port,
+    )))
 }
