@@ -22,7 +22,7 @@ use clerk_auth_core::Options;
 async fn me(user: SignedIn) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(user.auth_json().to_string())
+        .body(user.auth_json_string())
 }
 
 async fn public(auth: AuthState) -> HttpResponse {

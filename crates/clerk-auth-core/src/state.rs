@@ -484,7 +484,7 @@ impl RequestState {
     /// [`auth_json`](Self::auth_json) serialized straight to text (no intermediate value).
     pub fn auth_json_string(&self) -> String {
         let text = match &self.auth {
-            Auth::Session(s) => serde_json::to_string(s.as_ref()),
+            Auth::Session(s) => Ok(s.to_json_string()),
             Auth::Machine(m) => serde_json::to_string(m.as_ref()),
             _ => Ok(self.auth_json().to_string()),
         };

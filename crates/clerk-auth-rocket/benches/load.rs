@@ -21,7 +21,7 @@ use rocket::{get, routes, Config};
 
 #[get("/api/me")]
 fn me(auth: SignedIn<'_>) -> (ContentType, String) {
-    (ContentType::JSON, auth.auth_json().to_string())
+    (ContentType::JSON, auth.auth_json_string())
 }
 
 #[get("/")]

@@ -167,6 +167,9 @@ pub struct SessionAuth {
     /// `-1` for a factor that is not enabled), verbatim.
     pub factor_verification_age: Option<Value>,
     jwt: Arc<Jwt>,
+    /// The JSON of [`to_json_string`](Self::to_json_string), built once: a session auth object
+    /// is shared by every request carrying the same (cached) token.
+    json: std::sync::OnceLock<String>,
 }
 
 impl SessionAuth {
@@ -235,6 +238,7 @@ impl SessionAuth {
             org_permissions,
             factor_verification_age: claims.get("fva").filter(|v| !v.is_null()).cloned(),
             jwt,
+            json: std::sync::OnceLock::new(),
         })
     }
 
@@ -414,6 +418,15 @@ enum Check {
     Pass,
     Fail,
     Skip,
+}
+
+impl SessionAuth {
+    /// The auth object's JSON (the [`Serialize`] form), serialized once and reused.
+    pub fn to_json_string(&self) -> String {
+        self.json
+            .get_or_init(|| serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned()))
+            .clone()
+    }
 }
 
 impl Serialize for SessionAuth {
