@@ -12,12 +12,10 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clerk_auth_core::testing::vectors::{Prepared, Vector};
-use clerk_auth_core::testing::FixedClock;
-use clerk_auth_core::{ConfigError, Options, OptionsBuilder};
+use clerk_auth_core::{ConfigError, Options};
 
 /// The headers an adapter must reproduce exactly; others (date, content-type, server, …) are the
 /// framework's own.
@@ -51,10 +49,7 @@ pub fn prepared_vectors() -> Vec<Prepared> {
 
 /// The options a vector configures, on the vector's fixed clock.
 pub fn options_for(prepared: &Prepared) -> Result<Options, ConfigError> {
-    let env = prepared.env.clone();
-    OptionsBuilder::from_env_with(move |k| env.get(k).cloned())?
-        .clock(Arc::new(FixedClock::new(prepared.now)))
-        .build()
+    prepared.options()
 }
 
 /// A listener on 127.0.0.1 with a free port.

@@ -817,7 +817,12 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 } else {
                     Auth::Session(session)
                 };
-                RequestState::signed_in_jwt(verified.jwt, auth, headers)
+                RequestState::signed_in(
+                    TokenType::SessionToken,
+                    crate::state::Token::Jwt(verified.jwt),
+                    auth,
+                    headers,
+                )
             }
             None => self.signed_out_session(Reason::Auth(Ar::UnexpectedError), String::new()),
         }

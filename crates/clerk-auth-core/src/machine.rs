@@ -161,7 +161,7 @@ pub(crate) fn state(token: &str, verdict: Verdict) -> RequestState {
     match verdict {
         Ok(auth) => RequestState::signed_in(
             auth.token_type,
-            token.to_owned(),
+            crate::state::Token::Opaque(token.to_owned()),
             Auth::Machine(std::sync::Arc::new(auth)),
             HeaderMap::new(),
         ),

@@ -236,7 +236,9 @@ pub struct RequestState {
 /// The raw token of a signed-in state: a verified JWT shared with the cache, or an opaque token.
 #[derive(Clone)]
 pub(crate) enum Token {
+    /// A verified JWT, shared with the verified-token cache.
     Jwt(std::sync::Arc<crate::token::Jwt>),
+    /// An opaque machine token.
     Opaque(String),
 }
 
@@ -250,25 +252,9 @@ impl Token {
 }
 
 impl RequestState {
-    pub(crate) fn signed_in_jwt(
-        jwt: std::sync::Arc<crate::token::Jwt>,
-        auth: Auth,
-        headers: HeaderMap,
-    ) -> Self {
-        Self {
-            status: AuthStatus::SignedIn,
-            reason: None,
-            message: None,
-            token_type: Some(TokenType::SessionToken),
-            token: Some(Token::Jwt(jwt)),
-            auth,
-            headers,
-        }
-    }
-
     pub(crate) fn signed_in(
         token_type: TokenType,
-        token: String,
+        token: Token,
         auth: Auth,
         headers: HeaderMap,
     ) -> Self {
@@ -277,7 +263,7 @@ impl RequestState {
             reason: None,
             message: None,
             token_type: Some(token_type),
-            token: Some(Token::Opaque(token)),
+            token: Some(token),
             auth,
             headers,
         }

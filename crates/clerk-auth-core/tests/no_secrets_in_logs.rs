@@ -5,9 +5,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use clerk_auth_core::authenticate_request;
 use clerk_auth_core::testing::vectors::Vector;
-use clerk_auth_core::testing::FixedClock;
-use clerk_auth_core::{authenticate_request, OptionsBuilder, TestRequest};
 
 #[derive(Clone, Default)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -59,23 +58,10 @@ fn decisions_never_log_tokens_or_keys() {
                     .map(str::to_owned),
             );
         }
-        let Ok(builder) = OptionsBuilder::from_env_with(|k| env.get(k).cloned()) else {
+        let Ok(options) = prepared.options() else {
             continue;
         };
-        let Ok(options) = builder
-            .clock(Arc::new(FixedClock::new(prepared.now)))
-            .build()
-        else {
-            continue;
-        };
-        let mut request = TestRequest::builder(
-            prepared.request.method.clone(),
-            prepared.request.url.clone(),
-        );
-        for (k, v) in &prepared.request.headers {
-            request = request.header(k, v);
-        }
-        let _ = authenticate_request(&request.build(), &options);
+        let _ = authenticate_request(&prepared.test_request(), &options);
         decided += 1;
     }
     let logs = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8 logs");

@@ -1,10 +1,7 @@
 //! Runs every committed decision vector (`tests/vectors/*.json`) through the core.
 
-use std::sync::Arc;
-
+use clerk_auth_core::authenticate_request;
 use clerk_auth_core::testing::vectors::Vector;
-use clerk_auth_core::testing::FixedClock;
-use clerk_auth_core::{authenticate_request, OptionsBuilder, TestRequest};
 
 #[test]
 fn decision_vectors() {
@@ -14,10 +11,7 @@ fn decision_vectors() {
     let mut failures = Vec::new();
     for vector in &vectors {
         let prepared = vector.prepare(None).expect("vector prepares");
-        let env = prepared.env.clone();
-        let options = OptionsBuilder::from_env_with(|k| env.get(k).cloned())
-            .map(|b| b.clock(Arc::new(FixedClock::new(prepared.now))))
-            .and_then(OptionsBuilder::build);
+        let options = prepared.options();
         let options = match options {
             Ok(o) => o,
             Err(e) => {
@@ -25,14 +19,7 @@ fn decision_vectors() {
                 continue;
             }
         };
-        let mut request = TestRequest::builder(
-            prepared.request.method.clone(),
-            prepared.request.url.clone(),
-        );
-        for (k, v) in &prepared.request.headers {
-            request = request.header(k, v);
-        }
-        let request = request.build();
+        let request = prepared.test_request();
         let outcome = match authenticate_request(&request, &options) {
             Ok(state) => {
                 let headers: Vec<(String, String)> = state

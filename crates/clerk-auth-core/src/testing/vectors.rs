@@ -235,6 +235,26 @@ pub struct Prepared {
     pub server: Option<BackendApiServer>,
 }
 
+impl Prepared {
+    /// The options the vector configures (`CLERK_*` variables), on its fixed clock.
+    pub fn options(&self) -> Result<crate::Options, crate::ConfigError> {
+        let env = self.env.clone();
+        crate::OptionsBuilder::from_env_with(move |k| env.get(k).cloned())?
+            .clock(std::sync::Arc::new(super::FixedClock::new(self.now)))
+            .build()
+    }
+
+    /// The vector's request, as the core sees it.
+    pub fn test_request(&self) -> crate::TestRequest {
+        let mut request =
+            crate::TestRequest::builder(self.request.method.clone(), self.request.url.clone());
+        for (k, v) in &self.request.headers {
+            request = request.header(k, v);
+        }
+        request.build()
+    }
+}
+
 impl Vector {
     /// Every `*.json` vector in `dir` (each file holds one vector or an array), sorted by file name.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Vector>, String> {
