@@ -74,7 +74,8 @@ const CLAIMS_LEN: usize = 19;
 #[derive(Clone)]
 struct Segment<const N: usize> {
     /// `known[i]`: the (last) member named `names[i]`, as the whole map would hold it.
-    known: [Option<Value>; N],
+    /// Boxed: a [`Jwt`] is moved around, and this array is most of its size.
+    known: Box<[Option<Value>; N]>,
     /// The whole object, parsed from `range` of the raw token on first use.
     map: OnceLock<Map<String, Value>>,
     /// Where the segment's base64url text is in the raw token.
@@ -87,6 +88,7 @@ impl<const N: usize> Segment<N> {
         raw: &str,
         range: (usize, usize),
         names: &'static [&'static str; N],
+        index: fn(&str) -> Option<usize>,
         what: &str,
     ) -> Result<Self, TokenVerificationError> {
         let text = raw.get(range.0..range.1).unwrap_or_default();
@@ -94,7 +96,7 @@ impl<const N: usize> Segment<N> {
             let bytes = decode_segment(text, what, buf)?;
             // The common case: an object of valid UTF-8, read straight into the known members.
             // Every other member is checked exactly as a `Value` would be, and dropped.
-            if let Some(known) = parse_known(bytes, names) {
+            if let Some(known) = parse_known(bytes, index) {
                 return Ok(Self {
                     known,
                     map: OnceLock::new(),
@@ -103,7 +105,7 @@ impl<const N: usize> Segment<N> {
             }
             // Anything else: the whole map, as before, and the known members taken from it.
             let map = parse_object(bytes, what)?;
-            let known = std::array::from_fn(|i| map.get(names[i]).cloned());
+            let known = Box::new(std::array::from_fn(|i| map.get(names[i]).cloned()));
             Ok(Self {
                 known,
                 map: OnceLock::from(map),
@@ -134,12 +136,39 @@ impl<const N: usize> Segment<N> {
 
 /// The index of a header parameter among [`HEADER_NAMES`].
 fn header_index(name: &str) -> Option<usize> {
-    HEADER_NAMES.iter().position(|n| *n == name)
+    match name {
+        "alg" => Some(0),
+        "kid" => Some(1),
+        "typ" => Some(2),
+        "cat" => Some(3),
+        _ => None,
+    }
 }
 
 /// The index of a claim among [`CLAIM_NAMES`].
 fn claim_index(name: &str) -> Option<usize> {
-    CLAIM_NAMES.iter().position(|n| *n == name)
+    match name {
+        "sub" => Some(0),
+        "aud" => Some(1),
+        "azp" => Some(2),
+        "exp" => Some(3),
+        "nbf" => Some(4),
+        "iat" => Some(5),
+        "iss" => Some(6),
+        "sid" => Some(7),
+        "sts" => Some(8),
+        "act" => Some(9),
+        "fva" => Some(10),
+        "v" => Some(11),
+        "o" => Some(12),
+        "fea" => Some(13),
+        "pla" => Some(14),
+        "org_id" => Some(15),
+        "org_role" => Some(16),
+        "org_slug" => Some(17),
+        "org_permissions" => Some(18),
+        _ => None,
+    }
 }
 
 impl Jwt {
@@ -156,9 +185,15 @@ impl Jwt {
         else {
             return Err(invalid(FORM_MESSAGE));
         };
-        let header = Segment::decode(token, (0, h.len()), &HEADER_NAMES, "header")?;
+        let header = Segment::decode(token, (0, h.len()), &HEADER_NAMES, header_index, "header")?;
         let p_start = h.len() + 1;
-        let claims = Segment::decode(token, (p_start, p_start + p.len()), &CLAIM_NAMES, "payload")?;
+        let claims = Segment::decode(
+            token,
+            (p_start, p_start + p.len()),
+            &CLAIM_NAMES,
+            claim_index,
+            "payload",
+        )?;
         let signature = B64URL
             .decode(s)
             .map_err(|_| invalid("Invalid JWT signature could not be decoded."))?;
@@ -312,19 +347,19 @@ fn parse_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, TokenVer
 /// value, as the map does.
 fn parse_known<const N: usize>(
     bytes: &[u8],
-    names: &'static [&'static str; N],
-) -> Option<[Option<Value>; N]> {
+    index: fn(&str) -> Option<usize>,
+) -> Option<Box<[Option<Value>; N]>> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let known = serde::de::DeserializeSeed::deserialize(KnownSeed(names), &mut de).ok()?;
+    let known = serde::de::DeserializeSeed::deserialize(KnownSeed::<N>(index), &mut de).ok()?;
     de.end().ok()?;
     Some(known)
 }
 
 /// Deserializes a JSON object into its members named in the names.
-struct KnownSeed<const N: usize>(&'static [&'static str; N]);
+struct KnownSeed<const N: usize>(fn(&str) -> Option<usize>);
 
 impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KnownSeed<N> {
-    type Value = [Option<Value>; N];
+    type Value = Box<[Option<Value>; N]>;
 
     fn deserialize<D: serde::Deserializer<'de>>(
         self,
@@ -335,7 +370,7 @@ impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KnownSeed<N> {
 }
 
 impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<N> {
-    type Value = [Option<Value>; N];
+    type Value = Box<[Option<Value>; N]>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
@@ -345,7 +380,7 @@ impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<N> {
         self,
         mut access: A,
     ) -> Result<Self::Value, A::Error> {
-        let mut known: [Option<Value>; N] = std::array::from_fn(|_| None);
+        let mut known: Box<[Option<Value>; N]> = Box::new(std::array::from_fn(|_| None));
         while let Some(index) = access.next_key_seed(KeyIndex(self.0))? {
             match index.and_then(|i| known.get_mut(i)) {
                 Some(slot) => *slot = Some(access.next_value::<Value>()?),
@@ -359,9 +394,9 @@ impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<N> {
 }
 
 /// A member name, as its index in the names (`None`: not among them).
-struct KeyIndex<const N: usize>(&'static [&'static str; N]);
+struct KeyIndex(fn(&str) -> Option<usize>);
 
-impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KeyIndex<N> {
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIndex {
     type Value = Option<usize>;
 
     fn deserialize<D: serde::Deserializer<'de>>(
@@ -372,7 +407,7 @@ impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KeyIndex<N> {
     }
 }
 
-impl<'de, const N: usize> serde::de::Visitor<'de> for KeyIndex<N> {
+impl<'de> serde::de::Visitor<'de> for KeyIndex {
     type Value = Option<usize>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -380,7 +415,7 @@ impl<'de, const N: usize> serde::de::Visitor<'de> for KeyIndex<N> {
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(self.0.iter().position(|n| *n == v))
+        Ok((self.0)(v))
     }
 }
 
@@ -583,6 +618,18 @@ mod tests {
         }
         let t = format!("{h}.{}.AA", b64(r#"{"sub":"a","sub":"b"}"#));
         assert_eq!(Jwt::decode(&t).unwrap().claim_str("sub"), Some("b"));
+    }
+
+    #[test]
+    fn indexes_match_names() {
+        for (i, name) in CLAIM_NAMES.iter().enumerate() {
+            assert_eq!(claim_index(name), Some(i));
+        }
+        for (i, name) in HEADER_NAMES.iter().enumerate() {
+            assert_eq!(header_index(name), Some(i));
+        }
+        assert_eq!(claim_index("jti"), None);
+        assert_eq!(header_index("x5c"), None);
     }
 
     #[test]
