@@ -444,11 +444,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             return Ok(self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new()));
         }
         // Step 10: issued before the client's last update.
-        if let Some(iat) = decoded
-            .claims()
-            .get("iat")
-            .and_then(serde_json::Value::as_f64)
-        {
+        if let Some(iat) = decoded.claim("iat").and_then(serde_json::Value::as_f64) {
             if iat < ctx.client_uat() as f64 {
                 return Ok(self.maybe_handshake(
                     Ar::SessionTokenIatBeforeClientUat.into(),
@@ -465,8 +461,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         // Step 12.
         if verified
             .jwt
-            .claims()
-            .get("azp")
+            .claim("azp")
             .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
         {
             warn_once_missing_azp();

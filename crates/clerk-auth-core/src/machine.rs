@@ -210,7 +210,7 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
     };
     let (kind, header_type) = if is_m2m_jwt(&jwt) {
         // Absent `cat` is still accepted (tokens from before the category rollout).
-        match jwt.header().get("cat") {
+        match jwt.header_param("cat") {
             None => {}
             Some(Value::String(c)) if c == M2M_CATEGORY => {}
             Some(_) => {
@@ -243,7 +243,7 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
             Code::TokenVerificationFailed,
             format!(
                 "Invalid JWT type: {}. Expected one of: {} for OAuth, or sub starting with 'mch_' for M2M",
-                js_template_string(jwt.header().get("typ")),
+                js_template_string(jwt.header_param("typ")),
                 OAUTH_ACCESS_TOKEN_TYPES.join(", ")
             ),
             None,

@@ -716,7 +716,7 @@ pub(crate) fn uses_suffixed_cookies(
         // Rule 1: the unsuffixed session has no (truthy) issuer → unsuffixed.
         let Some(iss) = u_jwt
             .as_ref()
-            .and_then(|j| j.claims().get("iss"))
+            .and_then(|j| j.claim("iss"))
             .filter(|v| js_truthy(v))
         else {
             return false;
@@ -754,7 +754,7 @@ pub(crate) fn uses_suffixed_cookies(
             .unwrap_or(0.0);
         let expired = s_jwt
             .as_ref()
-            .is_some_and(|j| js_to_number(j.claims().get("exp")) <= now_s);
+            .is_some_and(|j| js_to_number(j.claim("exp")) <= now_s);
         if expired {
             return false;
         }
@@ -768,7 +768,7 @@ pub(crate) fn uses_suffixed_cookies(
 
 /// `payload.<name> || 0`, then as a number.
 fn claim_number_or_zero(jwt: Option<&Arc<Jwt>>, name: &str) -> f64 {
-    match jwt.and_then(|j| j.claims().get(name)) {
+    match jwt.and_then(|j| j.claim(name)) {
         Some(v) if js_truthy(v) => js_to_number(Some(v)),
         _ => 0.0,
     }

@@ -179,11 +179,11 @@ impl SessionAuth {
     /// organization data, a `fea` item without `:`, or a `fea`, `o.per` or `o.fpm` that is
     /// present but not a string.
     pub fn from_jwt(jwt: Arc<Jwt>) -> Result<Self, ClaimsError> {
-        let claims = jwt.claims();
-        let string = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+        let claim = |name: &str| jwt.claim(name);
+        let string = |name: &str| claim(name).and_then(Value::as_str).map(str::to_owned);
 
-        let (org_id, org_role, org_slug, org_permissions) = if is_v2(claims) {
-            let o = claims.get("o");
+        let (org_id, org_role, org_slug, org_permissions) = if is_v2(claim("v")) {
+            let o = claim("o");
             if is_truthy(o) {
                 let obj = o.and_then(Value::as_object);
                 let field = |name: &str| obj.and_then(|m| m.get(name));
@@ -193,7 +193,7 @@ impl SessionAuth {
                     .filter(|v| is_truthy(Some(v)))
                     .and_then(js_scalar_string)
                     .map(|r| format!("org:{r}"));
-                let features = match truthy_str(claims.get("fea"), "fea")? {
+                let features = match truthy_str(claim("fea"), "fea")? {
                     Some(fea) => split_by_scope(fea, "fea")?.org,
                     None => Vec::new(),
                 };
@@ -210,15 +210,12 @@ impl SessionAuth {
                 (None, None, None, None)
             }
         } else {
-            let permissions = claims
-                .get("org_permissions")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned)
-                        .collect()
-                });
+            let permissions = claim("org_permissions").and_then(Value::as_array).map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            });
             (
                 string("org_id"),
                 string("org_role"),
@@ -231,12 +228,12 @@ impl SessionAuth {
             user_id: string("sub"),
             session_id: string("sid"),
             session_status: string("sts"),
-            actor: claims.get("act").filter(|v| !v.is_null()).cloned(),
+            actor: claim("act").filter(|v| !v.is_null()).cloned(),
             org_id,
             org_role,
             org_slug,
             org_permissions,
-            factor_verification_age: claims.get("fva").filter(|v| !v.is_null()).cloned(),
+            factor_verification_age: claim("fva").filter(|v| !v.is_null()).cloned(),
             jwt,
             json: std::sync::OnceLock::new(),
         })
@@ -334,11 +331,11 @@ impl SessionAuth {
         if check.feature.is_none() && check.plan.is_none() {
             return Check::Skip;
         }
-        let claims = self.jwt.claims();
         for (query, claim) in [(&check.feature, "fea"), (&check.plan, "pla")] {
             let Some(query) = query else { continue };
-            let Some(value) = claims
-                .get(claim)
+            let Some(value) = self
+                .jwt
+                .claim(claim)
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
             else {

@@ -4,7 +4,7 @@
 //! The helpers here mirror Clerk's `jwtPayloadParser.ts` and the claim parsing of
 //! `authorization.ts`; [`SessionAuth`](super::auth::SessionAuth) is built on them.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// A claim that Clerk's parser would reject (it throws, which the decision reports as
 /// `unexpected-error`), or a Backend API response without a required field.
@@ -177,11 +177,8 @@ pub(crate) fn decimal_low_bits(digits: &str, k: usize) -> Option<Vec<bool>> {
 }
 
 /// Whether `v` is the JSON number 2 (Clerk's `claims.v === 2`).
-pub(crate) fn is_v2(claims: &Map<String, Value>) -> bool {
-    claims
-        .get("v")
-        .and_then(Value::as_f64)
-        .is_some_and(|v| v == 2.0)
+pub(crate) fn is_v2(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_f64).is_some_and(|v| v == 2.0)
 }
 
 /// A claim value rendered as JavaScript's template-literal conversion would, for the scalar

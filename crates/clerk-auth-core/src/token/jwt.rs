@@ -4,6 +4,7 @@
 //! decision can inspect.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::DecodePaddingMode;
@@ -35,9 +36,139 @@ const FORM_MESSAGE: &str = "Invalid JWT form. A JWT consists of three parts sepa
 pub struct Jwt {
     raw: Box<str>,
     signing_input_len: usize,
-    header: Map<String, Value>,
-    claims: Map<String, Value>,
+    header: Segment<HEADER_LEN>,
+    claims: Segment<CLAIMS_LEN>,
     signature: Vec<u8>,
+}
+
+/// The header parameters read on the verification and decision paths.
+const HEADER_NAMES: [&str; HEADER_LEN] = ["alg", "kid", "typ", "cat"];
+const HEADER_LEN: usize = 4;
+
+/// The claims read on the verification and decision paths (§3.3, §4.2, §1.5).
+const CLAIM_NAMES: [&str; CLAIMS_LEN] = [
+    "sub",
+    "aud",
+    "azp",
+    "exp",
+    "nbf",
+    "iat",
+    "iss",
+    "sid",
+    "sts",
+    "act",
+    "fva",
+    "v",
+    "o",
+    "fea",
+    "pla",
+    "org_id",
+    "org_role",
+    "org_slug",
+    "org_permissions",
+];
+const CLAIMS_LEN: usize = 19;
+
+/// One decoded JSON object: the members named in `names` parsed in one pass (no map, no key
+/// copies), and the whole object as a [`Map`], built only when asked for.
+#[derive(Clone)]
+struct Segment<const N: usize> {
+    /// `known[i]`: the (last) member named `names[i]`, as the whole map would hold it.
+    /// Boxed: a [`Jwt`] is moved around, and this array is most of its size.
+    known: Box<[Option<Value>; N]>,
+    /// The whole object, parsed from `range` of the raw token on first use.
+    map: OnceLock<Map<String, Value>>,
+    /// Where the segment's base64url text is in the raw token.
+    range: (usize, usize),
+}
+
+impl<const N: usize> Segment<N> {
+    /// Decodes and parses the segment `raw[range]`.
+    fn decode(
+        raw: &str,
+        range: (usize, usize),
+        names: &'static [&'static str; N],
+        index: fn(&str) -> Option<usize>,
+        what: &str,
+    ) -> Result<Self, TokenVerificationError> {
+        let text = raw.get(range.0..range.1).unwrap_or_default();
+        with_scratch(|buf| {
+            let bytes = decode_segment(text, what, buf)?;
+            // The common case: an object of valid UTF-8, read straight into the known members.
+            // Every other member is checked exactly as a `Value` would be, and dropped.
+            if let Some(known) = parse_known(bytes, index) {
+                return Ok(Self {
+                    known,
+                    map: OnceLock::new(),
+                    range,
+                });
+            }
+            // Anything else: the whole map, as before, and the known members taken from it.
+            let map = parse_object(bytes, what)?;
+            let known = Box::new(std::array::from_fn(|i| map.get(names[i]).cloned()));
+            Ok(Self {
+                known,
+                map: OnceLock::from(map),
+                range,
+            })
+        })
+    }
+
+    /// The member `name`, given its index in the names (`None` when not a known member).
+    fn get(&self, raw: &str, index: Option<usize>, name: &str, what: &str) -> Option<&Value> {
+        match index {
+            Some(i) => self.known.get(i).and_then(Option::as_ref),
+            None => self.map(raw, what).get(name),
+        }
+    }
+
+    /// The whole object (parsed again from the token on first use; it parsed at decode time).
+    fn map(&self, raw: &str, what: &str) -> &Map<String, Value> {
+        self.map.get_or_init(|| {
+            let text = raw.get(self.range.0..self.range.1).unwrap_or_default();
+            with_scratch(|buf| {
+                decode_segment(text, what, buf).and_then(|bytes| parse_object(bytes, what))
+            })
+            .unwrap_or_default()
+        })
+    }
+}
+
+/// The index of a header parameter among [`HEADER_NAMES`].
+fn header_index(name: &str) -> Option<usize> {
+    match name {
+        "alg" => Some(0),
+        "kid" => Some(1),
+        "typ" => Some(2),
+        "cat" => Some(3),
+        _ => None,
+    }
+}
+
+/// The index of a claim among [`CLAIM_NAMES`].
+fn claim_index(name: &str) -> Option<usize> {
+    match name {
+        "sub" => Some(0),
+        "aud" => Some(1),
+        "azp" => Some(2),
+        "exp" => Some(3),
+        "nbf" => Some(4),
+        "iat" => Some(5),
+        "iss" => Some(6),
+        "sid" => Some(7),
+        "sts" => Some(8),
+        "act" => Some(9),
+        "fva" => Some(10),
+        "v" => Some(11),
+        "o" => Some(12),
+        "fea" => Some(13),
+        "pla" => Some(14),
+        "org_id" => Some(15),
+        "org_role" => Some(16),
+        "org_slug" => Some(17),
+        "org_permissions" => Some(18),
+        _ => None,
+    }
 }
 
 impl Jwt {
@@ -54,8 +185,15 @@ impl Jwt {
         else {
             return Err(invalid(FORM_MESSAGE));
         };
-        let header = decode_object(h, "header")?;
-        let claims = decode_object(p, "payload")?;
+        let header = Segment::decode(token, (0, h.len()), &HEADER_NAMES, header_index, "header")?;
+        let p_start = h.len() + 1;
+        let claims = Segment::decode(
+            token,
+            (p_start, p_start + p.len()),
+            &CLAIM_NAMES,
+            claim_index,
+            "payload",
+        )?;
         let signature = B64URL
             .decode(s)
             .map_err(|_| invalid("Invalid JWT signature could not be decoded."))?;
@@ -69,23 +207,39 @@ impl Jwt {
     }
 
     /// The protected header.
+    ///
+    /// Built on first use: prefer [`header_param`](Self::header_param) for single parameters.
     pub fn header(&self) -> &Map<String, Value> {
-        &self.header
+        self.header.map(&self.raw, "header")
     }
 
     /// The payload's claims.
+    ///
+    /// Built on first use: prefer [`claim`](Self::claim) for single claims.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.map(&self.raw, "payload")
+    }
+
+    /// A header parameter, if present (the same value as `header().get(name)`).
+    pub fn header_param(&self, name: &str) -> Option<&Value> {
+        self.header
+            .get(&self.raw, header_index(name), name, "header")
+    }
+
+    /// A claim, if present (the same value as `claims().get(name)`).
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims
+            .get(&self.raw, claim_index(name), name, "payload")
     }
 
     /// A header parameter as a string, if it is one.
     pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.header.get(name).and_then(Value::as_str)
+        self.header_param(name).and_then(Value::as_str)
     }
 
     /// A claim as a string, if it is one.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
+        self.claim(name).and_then(Value::as_str)
     }
 
     /// The header's `alg`, if it is a string.
@@ -133,7 +287,8 @@ fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> TokenVerificat
     TokenVerificationError::new(TokenVerificationErrorReason::TokenInvalid, message)
 }
 
-fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, TokenVerificationError> {
+/// Runs `f` with this thread's scratch buffer (emptied), or a fresh one when it is in use.
+fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     thread_local! {
         // The decoded JSON only lives until it is parsed: reuse one buffer per thread.
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -141,27 +296,36 @@ fn decode_object(segment: &str, what: &str) -> Result<Map<String, Value>, TokenV
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut buf) => {
             buf.clear();
-            decode_object_with(segment, what, &mut buf)
+            f(&mut buf)
         }
-        Err(_) => decode_object_with(segment, what, &mut Vec::new()),
+        Err(_) => f(&mut Vec::new()),
     })
 }
 
-fn decode_object_with(
+/// Base64url-decodes a segment into `bytes` and checks the JSON nesting depth.
+fn decode_segment<'b>(
     segment: &str,
     what: &str,
-    bytes: &mut Vec<u8>,
-) -> Result<Map<String, Value>, TokenVerificationError> {
-    let undecodable = || invalid(format!("Invalid JWT {what} could not be decoded."));
+    bytes: &'b mut Vec<u8>,
+) -> Result<&'b [u8], TokenVerificationError> {
     B64URL
         .decode_vec(segment, bytes)
-        .map_err(|_| undecodable())?;
+        .map_err(|_| undecodable(what))?;
     let bytes: &[u8] = bytes;
     if json_depth_exceeds(bytes, MAX_JSON_DEPTH) {
         return Err(invalid(format!(
             "Invalid JWT {what}: JSON nested deeper than {MAX_JSON_DEPTH} levels."
         )));
     }
+    Ok(bytes)
+}
+
+fn undecodable(what: &str) -> TokenVerificationError {
+    invalid(format!("Invalid JWT {what} could not be decoded."))
+}
+
+/// The decoded JSON as an object, exactly as Clerk parses it.
+fn parse_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, TokenVerificationError> {
     // The common case: an object, parsed straight from the bytes into a map sized up front.
     if let Ok(ObjectWithCapacity(map)) = serde_json::from_slice::<ObjectWithCapacity>(bytes) {
         return Ok(map);
@@ -171,7 +335,138 @@ fn decode_object_with(
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(invalid(format!("Invalid JWT {what}: not a JSON object."))),
-        Err(_) => Err(undecodable()),
+        Err(_) => Err(undecodable(what)),
+    }
+}
+
+/// The members named in `names` of the JSON object `bytes`, in one pass, when `bytes` parses
+/// from the slice into a map (`None` otherwise: the caller then takes the general path).
+///
+/// Every member is parsed as a [`Value`] would be (`deserialize_any`, so the same numbers,
+/// strings and nesting are accepted); unknown ones are not kept. A repeated name keeps its last
+/// value, as the map does.
+fn parse_known<const N: usize>(
+    bytes: &[u8],
+    index: fn(&str) -> Option<usize>,
+) -> Option<Box<[Option<Value>; N]>> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let known = serde::de::DeserializeSeed::deserialize(KnownSeed::<N>(index), &mut de).ok()?;
+    de.end().ok()?;
+    Some(known)
+}
+
+/// Deserializes a JSON object into its members named in the names.
+struct KnownSeed<const N: usize>(fn(&str) -> Option<usize>);
+
+impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KnownSeed<N> {
+    type Value = Box<[Option<Value>; N]>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<N> {
+    type Value = Box<[Option<Value>; N]>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut access: A,
+    ) -> Result<Self::Value, A::Error> {
+        let mut known: Box<[Option<Value>; N]> = Box::new(std::array::from_fn(|_| None));
+        while let Some(index) = access.next_key_seed(KeyIndex(self.0))? {
+            match index.and_then(|i| known.get_mut(i)) {
+                Some(slot) => *slot = Some(access.next_value::<Value>()?),
+                None => {
+                    access.next_value::<Skip>()?;
+                }
+            }
+        }
+        Ok(known)
+    }
+}
+
+/// A member name, as its index in the names (`None`: not among them).
+struct KeyIndex(fn(&str) -> Option<usize>);
+
+impl<'de> serde::de::DeserializeSeed<'de> for KeyIndex {
+    type Value = Option<usize>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for KeyIndex {
+    type Value = Option<usize>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok((self.0)(v))
+    }
+}
+
+/// Any JSON value, checked as [`Value`] would parse it, and not kept.
+struct Skip;
+
+impl<'de> serde::Deserialize<'de> for Skip {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Skip)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skip {
+    type Value = Skip;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Skip, E> {
+        Ok(Skip)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Skip, A::Error> {
+        while seq.next_element::<Skip>()?.is_some() {}
+        Ok(Skip)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Skip, A::Error> {
+        while map.next_entry::<Skip, Skip>()?.is_some() {}
+        Ok(Skip)
     }
 }
 
@@ -292,6 +587,63 @@ mod tests {
                 TokenVerificationErrorReason::TokenInvalid,
                 "{bad:.40}"
             );
+        }
+    }
+
+    fn b64_bytes(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    #[test]
+    fn single_members_match_the_whole_map() {
+        let h = b64(r#"{"alg":"RS256","kid":"k","alg":"RS384","x":[1,{"y":null}]}"#);
+        for payload in [
+            &br#"{"sub":"a","sub":"b","exp":1e3,"o":{"id":"org"},"other":"z","v":2}"#[..],
+            b"{\"sub\":\"u\",\"bad\":\"\xff\xfe\",\"iat\":-1.5}",
+            b"{\"\xffsub\":\"u\",\"sub\":\"\\u0073\"}",
+            br#"{"s\u0075b":"escaped","nested":{"a":[[],{}],"b":"\u00e9"}}"#,
+        ] {
+            let t = format!("{h}.{}.AA", b64_bytes(payload));
+            let jwt = Jwt::decode(&t).unwrap();
+            for name in CLAIM_NAMES
+                .iter()
+                .chain(["other", "bad", "nested", "x"].iter())
+            {
+                assert_eq!(jwt.claim(name), jwt.claims().get(*name), "{name}");
+            }
+            for name in HEADER_NAMES.iter().chain(["x"].iter()) {
+                assert_eq!(jwt.header_param(name), jwt.header().get(*name), "{name}");
+            }
+            assert_eq!(jwt.alg(), Some("RS384"));
+        }
+        let t = format!("{h}.{}.AA", b64(r#"{"sub":"a","sub":"b"}"#));
+        assert_eq!(Jwt::decode(&t).unwrap().claim_str("sub"), Some("b"));
+    }
+
+    #[test]
+    fn indexes_match_names() {
+        for (i, name) in CLAIM_NAMES.iter().enumerate() {
+            assert_eq!(claim_index(name), Some(i));
+        }
+        for (i, name) in HEADER_NAMES.iter().enumerate() {
+            assert_eq!(header_index(name), Some(i));
+        }
+        assert_eq!(claim_index("jti"), None);
+        assert_eq!(header_index("x5c"), None);
+    }
+
+    #[test]
+    fn unknown_members_are_checked_as_values() {
+        let h = b64(r#"{"alg":"RS256"}"#);
+        for payload in [
+            r#"{"sub":"u","big":1e400}"#,
+            r#"{"sub":"u","big":[-1e400]}"#,
+            r#"{"sub":"u","x":tru}"#,
+            r#"{"sub":"u"} x"#,
+            r#"{"sub":"u","x":"\ud800"}"#,
+        ] {
+            let t = format!("{h}.{}.AA", b64(payload));
+            assert!(Jwt::decode(&t).is_err(), "{payload}");
         }
     }
 

@@ -588,7 +588,7 @@ fn kid_mismatch(kid: &str) -> TokenVerificationError {
 /// The header `kid` as JavaScript's `String(kid)` would give it (`undefined` when absent): Clerk
 /// looks keys up by that string.
 fn kid_string(jwt: &Jwt) -> String {
-    match jwt.header().get("kid") {
+    match jwt.header_param("kid") {
         None => "undefined".to_owned(),
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) => "null".to_owned(),

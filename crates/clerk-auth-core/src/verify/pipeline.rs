@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::error::{
@@ -84,11 +84,8 @@ fn ensure_clerk_jwt(
 }
 
 /// `assertHeaderType`.
-fn check_header_type(
-    header: &Map<String, Value>,
-    allowed: Option<&[String]>,
-) -> Result<(), TokenVerificationError> {
-    let typ = header.get("typ");
+fn check_header_type(jwt: &Jwt, allowed: Option<&[String]>) -> Result<(), TokenVerificationError> {
+    let typ = jwt.header_param("typ");
     let ok = match (typ, allowed) {
         (None, None) => true,
         (Some(Value::String(t)), None) => t == "JWT",
@@ -112,8 +109,8 @@ fn check_header_type(
 }
 
 /// `assertHeaderAlgorithm`.
-fn check_header_algorithm(header: &Map<String, Value>) -> Result<(), TokenVerificationError> {
-    let alg = header.get("alg");
+fn check_header_algorithm(jwt: &Jwt) -> Result<(), TokenVerificationError> {
+    let alg = jwt.header_param("alg");
     if alg
         .and_then(Value::as_str)
         .and_then(JwsAlgorithm::from_name)
@@ -131,8 +128,8 @@ fn check_header_algorithm(header: &Map<String, Value>) -> Result<(), TokenVerifi
 }
 
 /// `assertSubClaim`.
-fn check_sub(claims: &Map<String, Value>) -> Result<(), TokenVerificationError> {
-    match claims.get("sub") {
+fn check_sub(jwt: &Jwt) -> Result<(), TokenVerificationError> {
+    match jwt.claim("sub") {
         Some(Value::String(_)) => Ok(()),
         sub => Err(ensure_clerk_jwt(
             TokenVerificationErrorReason::TokenVerificationFailed,
@@ -156,14 +153,11 @@ fn js_truthy(value: &Value) -> bool {
 }
 
 /// `assertAudienceClaim`, with the semantics of §3.3 step 5.
-fn check_audience(
-    claims: &Map<String, Value>,
-    audience: &[String],
-) -> Result<(), TokenVerificationError> {
+fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificationError> {
     if audience.iter().all(String::is_empty) {
         return Ok(());
     }
-    let aud = claims.get("aud");
+    let aud = jwt.claim("aud");
     let token_has_audience = match aud {
         None => false,
         Some(Value::Array(items)) => items.iter().any(js_truthy),
@@ -209,13 +203,13 @@ fn check_audience(
 
 /// `assertAuthorizedPartiesClaim`.
 fn check_authorized_parties(
-    claims: &Map<String, Value>,
+    jwt: &Jwt,
     authorized_parties: &[String],
 ) -> Result<(), TokenVerificationError> {
     if authorized_parties.is_empty() {
         return Ok(());
     }
-    let azp = claims.get("azp");
+    let azp = jwt.claim("azp");
     let ok = match azp {
         Some(Value::String(s)) => !s.is_empty() && authorized_parties.iter().any(|p| p == s),
         _ => false,
@@ -245,12 +239,8 @@ pub(crate) struct TimeClaims {
 impl TimeClaims {
     /// Reads and type-checks the time claims (§3.3 steps 7-9, type part), in Clerk's order
     /// interleaved with the time checks, so the first failing check is the one reported.
-    fn check_claims(
-        claims: &Map<String, Value>,
-        now_ms: f64,
-        skew_ms: f64,
-    ) -> Result<Self, TokenVerificationError> {
-        let exp_ms = match claims.get("exp") {
+    fn check_claims(jwt: &Jwt, now_ms: f64, skew_ms: f64) -> Result<Self, TokenVerificationError> {
+        let exp_ms = match jwt.claim("exp") {
             Some(Value::Number(n)) => seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)),
             exp => {
                 return Err(ensure_clerk_jwt(
@@ -263,11 +253,11 @@ impl TimeClaims {
             }
         };
         check_exp(exp_ms, now_ms, skew_ms)?;
-        let nbf_ms = optional_time(claims, "nbf", "not before date claim (nbf)")?;
+        let nbf_ms = optional_time(jwt, "nbf", "not before date claim (nbf)")?;
         if let Some(nbf_ms) = nbf_ms {
             check_nbf(nbf_ms, now_ms, skew_ms)?;
         }
-        let iat_ms = optional_time(claims, "iat", "issued at date claim (iat)")?;
+        let iat_ms = optional_time(jwt, "iat", "issued at date claim (iat)")?;
         if let Some(iat_ms) = iat_ms {
             check_iat(iat_ms, now_ms, skew_ms)?;
         }
@@ -291,12 +281,8 @@ impl TimeClaims {
     }
 }
 
-fn optional_time(
-    claims: &Map<String, Value>,
-    name: &str,
-    what: &str,
-) -> Result<Option<f64>, TokenVerificationError> {
-    match claims.get(name) {
+fn optional_time(jwt: &Jwt, name: &str, what: &str) -> Result<Option<f64>, TokenVerificationError> {
+    match jwt.claim(name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(Some(seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)))),
         other => Err(ensure_clerk_jwt(
@@ -361,14 +347,11 @@ fn check_iat(iat_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerifica
 }
 
 /// Opt-in issuer pin (decision 6).
-fn check_issuer(
-    claims: &Map<String, Value>,
-    issuer: Option<&str>,
-) -> Result<(), TokenVerificationError> {
+fn check_issuer(jwt: &Jwt, issuer: Option<&str>) -> Result<(), TokenVerificationError> {
     let Some(expected) = issuer else {
         return Ok(());
     };
-    let iss = claims.get("iss");
+    let iss = jwt.claim("iss");
     if iss.and_then(Value::as_str) == Some(expected) {
         return Ok(());
     }
@@ -454,16 +437,14 @@ fn verify_jwt_with_skew(
     skew: Duration,
     now: SystemTime,
 ) -> Result<TimeClaims, TokenVerificationError> {
-    let header = jwt.header();
-    check_header_type(header, opts.header_type.as_deref())?;
-    check_header_algorithm(header)?;
+    check_header_type(jwt, opts.header_type.as_deref())?;
+    check_header_algorithm(jwt)?;
     key.verify(jwt)?;
-    let claims = jwt.claims();
-    check_sub(claims)?;
-    check_audience(claims, &opts.audience)?;
-    check_authorized_parties(claims, &opts.authorized_parties)?;
-    let times = TimeClaims::check_claims(claims, unix_ms(now), duration_ms(skew))?;
-    check_issuer(claims, opts.issuer.as_deref())?;
+    check_sub(jwt)?;
+    check_audience(jwt, &opts.audience)?;
+    check_authorized_parties(jwt, &opts.authorized_parties)?;
+    let times = TimeClaims::check_claims(jwt, unix_ms(now), duration_ms(skew))?;
+    check_issuer(jwt, opts.issuer.as_deref())?;
     Ok(times)
 }
 
@@ -642,10 +623,10 @@ impl Verifier {
     pub fn verify_handshake_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
         let jwt = Jwt::decode(token)?;
         let key = self.inner.source.key(&jwt)?;
-        check_header_type(jwt.header(), None)?;
-        check_header_algorithm(jwt.header())?;
+        check_header_type(&jwt, None)?;
+        check_header_algorithm(&jwt)?;
         if is_non_session_category(jwt.category())
-            || jwt.header().get("cat").is_some_and(|c| !c.is_string())
+            || jwt.header_param("cat").is_some_and(|c| !c.is_string())
         {
             return Err(ensure_clerk_jwt(
                 TokenVerificationErrorReason::TokenInvalid,
