@@ -51,8 +51,8 @@ fn clock() -> Arc<FixedClock> {
 }
 
 fn request(token: &str) -> TestRequest {
-    TestRequest::builder("GET", "https://api.example.com/data")
-        .header("authorization", format!("Bearer {token}"))
+    TestRequest::get("https://api.example.com/data")
+        .bearer(token)
         .build()
 }
 

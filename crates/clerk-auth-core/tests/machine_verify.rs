@@ -37,8 +37,8 @@ fn builder(server: &BackendApiServer, accepts: AcceptsToken) -> OptionsBuilder {
 }
 
 fn request(token: &str) -> TestRequest {
-    TestRequest::builder("GET", "https://api.example.com/data")
-        .header("authorization", format!("Bearer {token}"))
+    TestRequest::get("https://api.example.com/data")
+        .bearer(token)
         .build()
 }
 
