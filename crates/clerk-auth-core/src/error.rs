@@ -236,3 +236,24 @@ pub enum ConfigError {
         detail: String,
     },
 }
+
+impl ConfigError {
+    /// The environment variable to fix, as [`Options::from_env`](crate::Options::from_env) reads
+    /// it (also when the option was set in code): `CLERK_PUBLISHABLE_KEY`, `CLERK_SECRET_KEY`,
+    /// `CLERK_JWT_KEY`, `CLERK_DOMAIN` (a satellite without a domain or proxy URL; setting
+    /// `CLERK_PROXY_URL` fixes it too), `CLERK_SIGN_IN_URL`, the URL or option named by the
+    /// error, or `CLERK_ORGANIZATION_PATTERNS` for an organization-sync pattern (the error does
+    /// not say whether the pattern came from `CLERK_PERSONAL_ACCOUNT_PATTERNS`;
+    /// [`self_check_env`](crate::self_check::self_check_env) tells them apart).
+    pub fn variable(&self) -> &'static str {
+        match self {
+            Self::InvalidPublishableKey(_) | Self::MissingPublishableKey => "CLERK_PUBLISHABLE_KEY",
+            Self::MissingSecretKey => "CLERK_SECRET_KEY",
+            Self::InvalidJwtKey(_) => "CLERK_JWT_KEY",
+            Self::SatelliteWithoutDomainOrProxy => "CLERK_DOMAIN",
+            Self::SatelliteWithoutSignInUrl => "CLERK_SIGN_IN_URL",
+            Self::InvalidUrl { name } | Self::Invalid { name, .. } => name,
+            Self::InvalidPattern { .. } => "CLERK_ORGANIZATION_PATTERNS",
+        }
+    }
+}

@@ -96,4 +96,17 @@ pub trait TokenVerifier: Send + Sync + fmt::Debug {
         let _ = jwt;
         false
     }
+
+    /// Fetches the keys now, if this source fetches them over the network, so that the first
+    /// requests find them cached: the start-up [self-check](mod@crate::self_check) calls it (and its
+    /// background retry, until it succeeds). Blocks for as long as the fetch takes: call it from a
+    /// blocking thread.
+    ///
+    /// Returns `None` when there is nothing to warm (keys held in memory, as with a PEM key: the
+    /// default), `Some(Ok(n))` with the number of usable keys fetched, or `Some(Err(_))` with why
+    /// they could not be fetched. The built-in key set ([`JwksVerifier`]) implements it with
+    /// [`JwksVerifier::refresh`]; a custom source that fetches keys should implement it too.
+    fn warm_up(&self) -> Option<Result<usize, TokenVerificationError>> {
+        None
+    }
 }
