@@ -147,6 +147,15 @@ impl HttpBackendApi {
         self
     }
 
+    /// Records the `Date` of every answer in `clock` (the instance's clock-skew detector).
+    pub(crate) fn with_clock_offset(
+        mut self,
+        clock: std::sync::Arc<crate::diagnostics::ClockOffset>,
+    ) -> Self {
+        self.http = self.http.with_clock_offset(clock);
+        self
+    }
+
     fn json(
         &self,
         result: Result<crate::http::BapiResponse, crate::http::BapiError>,

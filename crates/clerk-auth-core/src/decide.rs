@@ -10,10 +10,15 @@ use std::time::Duration;
 use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use url::Url;
 
+use std::cell::Cell;
+use std::sync::Arc;
+
 use crate::bapi::RefreshRequest;
+use crate::diagnostics::{Condition, SkewEstimate};
 use crate::error::{
     TokenCarrier, TokenVerificationError, TokenVerificationErrorReason as TvReason,
 };
+use crate::explain::{token_hint, Recorder};
 use crate::handshake::{self, HandshakeUrl};
 use crate::options::{AcceptsToken, Options};
 use crate::request::{Authorization, RequestContext, RequestView};
@@ -75,7 +80,8 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
     request: &R,
     options: &Options,
 ) -> Result<RequestState, AuthenticateError> {
-    match run(request, options, Mode::Blocking) {
+    let recorder = Recorder::for_tracing();
+    match run(request, options, Mode::Blocking, &recorder) {
         Ok(state) => Ok(state),
         Err(Interrupt::Failed(e)) => Err(e),
         // Blocking mode never asks to block.
@@ -92,12 +98,54 @@ pub fn try_authenticate_request<R: RequestView + ?Sized>(
     request: &R,
     options: &Options,
 ) -> Result<RequestState, Interrupt> {
-    run(request, options, Mode::NonBlocking)
+    run(
+        request,
+        options,
+        Mode::NonBlocking,
+        &Recorder::for_tracing(),
+    )
 }
 
-fn run<R: RequestView + ?Sized>(request: &R, options: &Options, mode: Mode) -> Flow<RequestState> {
+/// [`authenticate_request`] writing its steps to `recorder` (for
+/// [`explain_request`](crate::explain_request)).
+pub(crate) fn explained<R: RequestView + ?Sized>(
+    request: &R,
+    options: &Options,
+    recorder: &Recorder,
+) -> Result<RequestState, AuthenticateError> {
+    match run(request, options, Mode::Blocking, recorder) {
+        Ok(state) => Ok(state),
+        Err(Interrupt::Failed(e)) => Err(e),
+        Err(Interrupt::WouldBlock) => Err(AuthenticateError::Internal(
+            "a blocking decision asked to block",
+        )),
+    }
+}
+
+fn run<R: RequestView + ?Sized>(
+    request: &R,
+    options: &Options,
+    mode: Mode,
+    trace: &Recorder,
+) -> Flow<RequestState> {
     let ctx = RequestContext::new(request, options);
-    let d = Decision { ctx, options, mode };
+    let d = Decision {
+        ctx,
+        options,
+        mode,
+        trace,
+        skew: Cell::new(None),
+    };
+    d.note("request", || {
+        let url = d.ctx.clerk_url();
+        format!(
+            "{} {}{} (query not shown); accepts {}",
+            d.ctx.method(),
+            url.origin().ascii_serialization(),
+            url.path(),
+            options.accepts_token()
+        )
+    });
     let state = match d.dispatch() {
         Ok(state) => state,
         Err(Interrupt::WouldBlock) => {
@@ -105,11 +153,18 @@ fn run<R: RequestView + ?Sized>(request: &R, options: &Options, mode: Mode) -> F
             return Err(Interrupt::WouldBlock);
         }
         Err(Interrupt::Failed(e)) => {
+            trace.note("outcome", || {
+                format!("the request could not be decided: {e}")
+            });
+            trace.emit();
             tracing::error!(target: "clerk_auth", error = %e, "Clerk: the request could not be decided");
             return Err(Interrupt::Failed(e));
         }
     };
-    trace_decision(&state);
+    trace.note("outcome", || describe_outcome(&state));
+    trace.emit();
+    crate::diagnostics::record_decision(&state);
+    trace_decision(&state, options);
     Ok(if options.debug_headers() {
         state.with_debug_headers()
     } else {
@@ -120,13 +175,16 @@ fn run<R: RequestView + ?Sized>(request: &R, options: &Options, mode: Mode) -> F
 /// One event per decision, at the decision point: status, reason and token type, never a token,
 /// a key or the URL (which may carry a dev-browser token). A key-set outage is a warning: the
 /// service cannot authenticate anyone until it ends.
-fn trace_decision(state: &RequestState) {
+fn trace_decision(state: &RequestState, options: &Options) {
     let token_type = state.token_type().map_or("none", |t| t.as_str());
     match state.reason() {
         None => {
             tracing::debug!(target: "clerk_auth", status = %state.status(), token_type, "Clerk: request decided");
         }
-        Some(reason) if reason.is_key_set_outage() => {
+        Some(reason)
+            if reason.is_key_set_outage()
+                && options.diagnostics().should_warn(Condition::KeySetOutage) =>
+        {
             tracing::warn!(target: "clerk_auth", status = %state.status(), %reason, token_type, "Clerk: keys unavailable; request signed out");
         }
         Some(reason) => {
@@ -135,10 +193,40 @@ fn trace_decision(state: &RequestState) {
     }
 }
 
+/// The outcome line of an explanation: status, reason, message, and where a redirect goes
+/// (origin and path only: the query may carry tokens).
+fn describe_outcome(state: &RequestState) -> String {
+    let mut line = state.status().to_string();
+    if let Some(reason) = state.reason() {
+        line.push_str(&format!("; reason {reason}"));
+    }
+    if let Some(message) = state.message().filter(|m| !m.is_empty()) {
+        line.push_str(&format!("; message: {message}"));
+    }
+    if let Some(token_type) = state.token_type() {
+        line.push_str(&format!("; token type {}", token_type.as_str()));
+    }
+    if let Some(location) = state.location().and_then(|l| l.to_str().ok()) {
+        match Url::parse(location) {
+            Ok(url) => line.push_str(&format!(
+                "; Location {}{} (query not shown)",
+                url.origin().ascii_serialization(),
+                url.path()
+            )),
+            Err(_) => line.push_str("; Location (not an absolute URL)"),
+        }
+    }
+    line
+}
+
 struct Decision<'a, R: RequestView + ?Sized> {
     ctx: RequestContext<'a, R>,
     options: &'a Options,
     mode: Mode,
+    /// Where the steps are written (usually nowhere).
+    trace: &'a Recorder,
+    /// The clock-skew estimate of a failed time check in this request, for the loop post-mortem.
+    skew: Cell<Option<SkewEstimate>>,
 }
 
 fn header_value(s: &str) -> Option<HeaderValue> {
@@ -150,6 +238,10 @@ fn is_machine_jwt(jwt: &Jwt) -> bool {
 }
 
 impl<R: RequestView + ?Sized> Decision<'_, R> {
+    fn note(&self, rule: &'static str, detail: impl FnOnce() -> String) {
+        self.trace.note(rule, detail);
+    }
+
     // ---- §2.1 dispatch -------------------------------------------------------------------
 
     fn dispatch(&self) -> Flow<RequestState> {
@@ -158,6 +250,9 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         let header = self.ctx.authorization();
         match header {
             Authorization::Malformed => {
+                self.note("§2.1", || {
+                    "Authorization: Bearer without a token: malformed (decision 1)".to_owned()
+                });
                 // Decision 1: `Bearer` with empty credentials is a malformed header token.
                 let err = TokenVerificationError::new(
                     TvReason::TokenInvalid,
@@ -169,10 +264,22 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 ))
             }
             Authorization::Token(token) => {
+                self.note("§2.1", || {
+                    let kind = crate::token::auth::machine_token_type(token)
+                        .unwrap_or(TokenType::SessionToken);
+                    format!(
+                        "token in the Authorization header: {}, read as {}: header flow",
+                        token_hint(token),
+                        kind.as_str()
+                    )
+                });
                 if let AcceptsToken::List(list) = accepts {
                     let presented = crate::token::auth::machine_token_type(token)
                         .unwrap_or(TokenType::SessionToken);
                     if !list.contains(&presented) {
+                        self.note("§5.2", || {
+                            format!("{} is not among the accepted types", presented.as_str())
+                        });
                         return Ok(signed_out_invalid_token());
                     }
                 }
@@ -181,21 +288,30 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     _ => self.machine_or_session_flow(token),
                 }
             }
-            Authorization::None => match accepts {
-                AcceptsToken::List(list) if !list.contains(&TokenType::SessionToken) => {
-                    Ok(signed_out_invalid_token())
-                }
-                &AcceptsToken::Only(kind) if kind != TokenType::SessionToken => {
-                    Ok(RequestState::signed_out(
-                        Some(kind),
-                        Reason::NoTokenInHeader,
-                        String::new(),
-                        Auth::UnauthenticatedMachine(kind),
-                        HeaderMap::new(),
-                    ))
-                }
-                _ => self.cookie_flow(),
-            },
+            Authorization::None => {
+                self.note("§2.1", || {
+                    "no token in the Authorization header: cookie flow".to_owned()
+                });
+                self.without_header_token(accepts)
+            }
+        }
+    }
+
+    fn without_header_token(&self, accepts: &AcceptsToken) -> Flow<RequestState> {
+        match accepts {
+            AcceptsToken::List(list) if !list.contains(&TokenType::SessionToken) => {
+                Ok(signed_out_invalid_token())
+            }
+            &AcceptsToken::Only(kind) if kind != TokenType::SessionToken => {
+                Ok(RequestState::signed_out(
+                    Some(kind),
+                    Reason::NoTokenInHeader,
+                    String::new(),
+                    Auth::UnauthenticatedMachine(kind),
+                    HeaderMap::new(),
+                ))
+            }
+            _ => self.cookie_flow(),
         }
     }
 
@@ -264,6 +380,13 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
     /// Backend API answer, a JWT whose key is in memory).
     fn verify_machine(&self, token: &str) -> Flow<RequestState> {
         let may_block = self.mode == Mode::Blocking;
+        self.note("§5.3", || {
+            format!(
+                "machine token {}: verified locally when it is a JWT, else through the Backend API (answers cached {} s)",
+                token_hint(token),
+                self.options.machine_token_cache_ttl().as_secs()
+            )
+        });
         match crate::machine::verify(token, self.options, may_block) {
             Some(verdict) => Ok(crate::machine::state(token, verdict)),
             None => Err(Interrupt::WouldBlock),
@@ -275,6 +398,12 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
     fn header_flow(&self, token: &str) -> Flow<RequestState> {
         if let Ok(jwt) = self.ctx.decode(token) {
             if is_machine_jwt(&jwt) || is_non_session_category(jwt.category()) {
+                self.note("§3.8", || {
+                    format!(
+                        "category {:?}: not a session token",
+                        jwt.category().unwrap_or("(none)")
+                    )
+                });
                 return Ok(
                     self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new())
                 );
@@ -312,8 +441,33 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             ));
         }
 
+        self.note("§1.5", || ctx.suffix_rule().describe().to_owned());
+        self.note("§2.3", || {
+            let suffix = if ctx.uses_suffixed_cookies() {
+                "_<suffix>"
+            } else {
+                ""
+            };
+            format!(
+                "cookies: __session{suffix} {}; __client_uat{suffix} = {}; dev browser token {}; __clerk_redirect_count = {}",
+                ctx.session_token_in_cookie()
+                    .map_or_else(|| "absent".to_owned(), token_hint),
+                ctx.client_uat(),
+                if ctx.dev_browser_token().is_some() { "present" } else { "absent" },
+                ctx.redirect_loop_counter()
+            )
+        });
+
         // Step 0: finish a handshake.
         if ctx.handshake_nonce().is_some() || ctx.handshake_token().is_some() {
+            self.note("§2.3 step 0", || {
+                if ctx.handshake_nonce().is_some() {
+                    "handshake nonce present: the handshake payload is fetched from the Backend API"
+                        .to_owned()
+                } else {
+                    "handshake token present: verified, then its cookies applied".to_owned()
+                }
+            });
             match self.resolve_handshake()? {
                 Ok(state) => return Ok(state),
                 Err(HandshakeFailure::Verification(err)) if is_dev => {
@@ -329,7 +483,16 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     .into());
                 }
                 Err(failure) => {
-                    tracing::warn!(target: "clerk_auth", reason = %failure, "Clerk: unable to resolve handshake; continuing");
+                    self.note("§2.3 step 0", || {
+                        format!("the handshake could not be resolved ({failure}); continuing with the cookies")
+                    });
+                    if self
+                        .options
+                        .diagnostics()
+                        .should_warn(Condition::HandshakeUnresolved)
+                    {
+                        tracing::warn!(target: "clerk_auth", reason = %failure, "Clerk: unable to resolve handshake; continuing");
+                    }
                 }
             }
         }
@@ -445,6 +608,17 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
         // Step 10: issued before the client's last update.
         if let Some(iat) = decoded.claim("iat").and_then(serde_json::Value::as_f64) {
+            self.note("§2.3 step 10", || {
+                let verdict = if iat < ctx.client_uat() as f64 {
+                    "issued before the client's last update: handshake"
+                } else {
+                    "ok"
+                };
+                format!(
+                    "iat {iat} against __client_uat {}: {verdict}",
+                    ctx.client_uat()
+                )
+            });
             if iat < ctx.client_uat() as f64 {
                 return Ok(self.maybe_handshake(
                     Ar::SessionTokenIatBeforeClientUat.into(),
@@ -463,8 +637,12 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             .jwt
             .claim("azp")
             .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+            && self
+                .options
+                .diagnostics()
+                .should_warn(Condition::MissingAzp)
         {
-            warn_once_missing_azp();
+            tracing::warn!(target: "clerk_auth", "Clerk: session token from cookie is missing the azp claim. In a future version of Clerk, this token will be considered invalid. Please contact Clerk support if you see this warning.");
         }
         let signed_in = self.signed_in_session(verified, HeaderMap::new());
         if !signed_in.is_signed_in() {
@@ -479,17 +657,22 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             && !ctx.is_known_clerk_referrer()
             && ctx.redirect_loop_counter() == 0
         {
-            return Ok(self.maybe_handshake(
+            self.note("§2.3 step 13", || {
+                "cross-origin document request from an unknown referrer: primary-domain sync"
+                    .to_owned()
+            });
+            let state = self.maybe_handshake(
                 Ar::PrimaryDomainCrossOriginSync.into(),
                 "Cross-origin request from satellite domain requires handshake".to_owned(),
                 None,
-            ));
+            );
+            return Ok(keep_signed_in_without_redirect(state, &signed_in));
         }
 
         // Step 14: organization sync.
         if let Some(session) = signed_in.session() {
             if let Some(state) = self.organization_sync(session) {
-                return Ok(state);
+                return Ok(keep_signed_in_without_redirect(state, &signed_in));
             }
         }
         Ok(signed_in)
@@ -506,11 +689,30 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             T::OrganizationId(id) => session.org_id.as_deref() != Some(id.as_str()),
             T::PersonalAccount => session.org_id.is_some(),
         };
+        self.note("§2.10", || {
+            format!(
+                "organization target {target:?} for this path: {}",
+                if must_activate {
+                    "differs from the session's active organization"
+                } else {
+                    "already active"
+                }
+            )
+        });
         if !must_activate {
             return None;
         }
         if self.ctx.redirect_loop_counter() >= 3 {
-            tracing::warn!(target: "clerk_auth", "Clerk: organization activation handshake loop detected; keeping the current organization");
+            self.note("§2.10", || {
+                "redirect loop counter >= 3: keeping the current organization".to_owned()
+            });
+            if self
+                .options
+                .diagnostics()
+                .should_warn(Condition::OrganizationLoop)
+            {
+                tracing::warn!(target: "clerk_auth", "Clerk: organization activation handshake loop detected; keeping the current organization");
+            }
             return None;
         }
         let state =
@@ -526,7 +728,21 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         message: String,
         custom: Option<HeaderMap>,
     ) -> RequestState {
-        if !self.ctx.is_eligible_for_handshake() {
+        let eligible = self.ctx.is_eligible_for_handshake();
+        self.note("§2.4", || {
+            format!(
+                "{reason}: handshake eligibility: {} with sec-fetch-dest {:?} and accept {:?}: {}",
+                self.ctx.method(),
+                self.ctx.sec_fetch_dest().unwrap_or(""),
+                self.ctx.accept().unwrap_or(""),
+                if eligible {
+                    "eligible"
+                } else {
+                    "not eligible (only GET document or iframe requests are): signed out"
+                }
+            )
+        });
+        if !eligible {
             return self.signed_out_session(reason, message);
         }
         let mut headers = match custom {
@@ -542,18 +758,55 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         let counter = self.ctx.redirect_loop_counter();
         // Decision 2: `>= 3`, not `== 3`.
         if counter >= 3 {
-            if reason == Reason::Auth(Ar::SatelliteCookieNeedsSyncing) {
-                tracing::warn!(target: "clerk_auth", %reason, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your satellite application's Clerk configuration (domain, proxy URL or sign-in URL) does not match the primary's.");
-            } else {
-                tracing::warn!(target: "clerk_auth", %reason, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your Clerk instance keys do not match - make sure to copy the correct publishable and secret keys from the Clerk dashboard.");
+            let cause = self.loop_cause(&reason);
+            self.note("§2.5", || {
+                format!("redirect loop counter {counter} >= 3: the loop guard trips, signed out. Most likely cause: {cause}")
+            });
+            if self
+                .options
+                .diagnostics()
+                .should_warn(Condition::HandshakeLoop)
+            {
+                if reason == Reason::Auth(Ar::SatelliteCookieNeedsSyncing) {
+                    tracing::warn!(target: "clerk_auth", %reason, %cause, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your satellite application's Clerk configuration (domain, proxy URL or sign-in URL) does not match the primary's.");
+                } else {
+                    tracing::warn!(target: "clerk_auth", %reason, %cause, "Clerk: refreshing the session token resulted in an infinite redirect loop. This usually means that your Clerk instance keys do not match - make sure to copy the correct publishable and secret keys from the Clerk dashboard.");
+                }
             }
             return self.signed_out_session(reason, message);
         }
+        self.note("§2.5", || {
+            format!(
+                "redirect loop counter {counter} < 3: handshake, the counter cookie becomes {}",
+                counter.saturating_add(1)
+            )
+        });
         if let Some(v) = header_value(&handshake::redirect_count_cookie(counter.saturating_add(1)))
         {
             headers.append(SET_COOKIE, v);
         }
         RequestState::handshake(reason, message, headers)
+    }
+
+    /// The handshake-loop post-mortem: what the evidence of this request points to.
+    fn loop_cause(&self, reason: &Reason) -> crate::diagnostics::LoopCause {
+        // The session cookie read (suffixed or not), and the unsuffixed one.
+        let issuers: Vec<String> = [
+            self.ctx.session_token_in_cookie(),
+            self.ctx.cookie(crate::request::cookie_names::SESSION),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|t| self.ctx.decode(t).ok())
+        .filter_map(|jwt| jwt.claim_str("iss").map(str::to_owned))
+        .collect();
+        crate::diagnostics::loop_cause(
+            reason,
+            self.skew.get(),
+            self.options.clock_skew(),
+            &issuers,
+            self.options.original_frontend_api().unwrap_or(""),
+        )
     }
 
     fn handshake_location(&self, reason: &Reason) -> Option<String> {
@@ -677,6 +930,10 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                             | TvReason::TokenIatInTheFuture
                     ) =>
             {
+                self.note("§2.7", || {
+                    "development: retrying the handshake session token with a 24 h clock tolerance"
+                        .to_owned()
+                });
                 tracing::warn!(target: "clerk_auth", reason = %err.reason, "Clerk: clock skew detected while verifying the handshake session token; retrying with a 24 h tolerance. Make sure your system clock is in sync.");
                 match self
                     .options
@@ -715,6 +972,11 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         } else {
             None
         };
+        self.note("§2.8", || match (&refresh_error, err.reason) {
+            (_, r) if r != TvReason::TokenExpired => format!("{r}: no refresh for this failure"),
+            (Some(e), _) => format!("expired token: refresh {}", e.as_str()),
+            (None, _) => "expired token: refresh not attempted".to_owned(),
+        });
         let message = err.full_message(carrier);
         let reason = match err.reason {
             TvReason::TokenExpired => Reason::SessionTokenExpired(
@@ -747,6 +1009,10 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         if self.mode == Mode::NonBlocking {
             return Err(Interrupt::WouldBlock);
         }
+        self.note("§2.8", || {
+            "expired token with a refresh cookie on a GET: refreshing through the Backend API"
+                .to_owned()
+        });
         let request = RefreshRequest {
             format: "cookie",
             expired_token: expired.to_owned(),
@@ -796,12 +1062,75 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         let verifier = self.options.verifier();
         let (jwt, entry) = match self.ctx.decode_entry(token) {
             Ok(decoded) => decoded,
-            Err(e) => return Ok(Err(e)),
+            Err(e) => {
+                self.note("§3.1", || {
+                    format!("{} does not decode: {}", token_hint(token), e.message)
+                });
+                return Ok(Err(e));
+            }
         };
         if entry.is_none() && self.mode == Mode::NonBlocking && verifier.needs_io_decoded(&jwt) {
             return Err(Interrupt::WouldBlock);
         }
-        Ok(verifier.verify_for_request(jwt, entry))
+        crate::diagnostics::record_cache_lookup(entry.is_some());
+        self.note("§3.2", || match &entry {
+            Some(_) => format!(
+                "{}: verified-token cache hit (signature checked earlier; times re-checked)",
+                token_hint(token)
+            ),
+            None => format!(
+                "{}: verified-token cache miss; alg {:?}, kid {:?}: key {}",
+                token_hint(token),
+                jwt.header_param("alg")
+                    .and_then(|a| a.as_str())
+                    .unwrap_or("(none)"),
+                short(jwt.kid().unwrap_or("(none)")),
+                if verifier.source().needs_io(&jwt) {
+                    "not in memory: fetched from the key source"
+                } else {
+                    "in memory"
+                }
+            ),
+        });
+        let result = verifier.verify_for_request(Arc::clone(&jwt), entry);
+        if self.trace.is_on() {
+            let now = self.options.clock().now();
+            for line in
+                crate::verify::pipeline::describe_claim_checks(&jwt, verifier.options(), now)
+            {
+                self.note("§3.3", || line);
+            }
+        }
+        if let Err(err) = &result {
+            self.note("§3.3", || {
+                format!("verification failed: {}: {}", err.reason, err.message)
+            });
+            self.detect_skew(&jwt, err.reason);
+        }
+        Ok(result)
+    }
+
+    /// The clock-skew detector: when a time check fails in a way clocks explain, estimates the
+    /// offset, writes it in the explanation and warns (at most once a minute). Never corrects
+    /// anything.
+    fn detect_skew(&self, jwt: &Jwt, reason: TvReason) {
+        let diagnostics = self.options.diagnostics();
+        let Some(skew) = SkewEstimate::for_failure(
+            jwt,
+            reason,
+            self.options.clock().now(),
+            diagnostics.backend_api_clock().seconds(),
+        ) else {
+            return;
+        };
+        self.skew.set(Some(skew));
+        self.note("clock", || format!("{reason}: {skew}"));
+        if skew.is_significant(self.options.clock_skew())
+            && diagnostics.should_warn(Condition::ClockSkew)
+        {
+            let offset = skew.seconds().unwrap_or(0);
+            tracing::warn!(target: "clerk_auth", %reason, offset_seconds = offset, "Clerk: session tokens fail their time checks and the clocks disagree: {skew}. Sync this server's clock (NTP); clerk-auth never corrects it.");
+        }
     }
 
     fn signed_in_session(&self, verified: Verified, headers: HeaderMap) -> RequestState {
@@ -850,6 +1179,18 @@ impl std::fmt::Display for HandshakeFailure {
     }
 }
 
+/// A handshake asked for by a signed-in request remembers that state: answered as an API
+/// ([`RequestState::into_api`]), the request stays signed in instead of being redirected.
+fn keep_signed_in_without_redirect(
+    mut state: RequestState,
+    signed_in: &RequestState,
+) -> RequestState {
+    if state.status() == crate::state::AuthStatus::Handshake {
+        state.without_redirect = Some(Box::new(signed_in.clone()));
+    }
+    state
+}
+
 fn signed_out_invalid_token() -> RequestState {
     RequestState::signed_out(
         None,
@@ -858,6 +1199,15 @@ fn signed_out_invalid_token() -> RequestState {
         Auth::InvalidToken,
         HeaderMap::new(),
     )
+}
+
+/// An untrusted header value shortened for the explanation (at most 64 characters).
+fn short(value: &str) -> String {
+    let mut out: String = value.chars().take(64).collect();
+    if out.len() < value.len() {
+        out.push('…');
+    }
+    out
 }
 
 fn location_headers(url: &str) -> HeaderMap {
@@ -873,11 +1223,4 @@ fn parse_http_url(s: &str) -> Option<Url> {
     Url::parse(s)
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
-}
-
-fn warn_once_missing_azp() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        tracing::warn!(target: "clerk_auth", "Clerk: session token from cookie is missing the azp claim. In a future version of Clerk, this token will be considered invalid. Please contact Clerk support if you see this warning.");
-    });
 }

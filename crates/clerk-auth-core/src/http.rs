@@ -105,6 +105,8 @@ impl BapiResponse {
 #[derive(Clone)]
 pub(crate) struct BapiHttp {
     agent: ureq::Agent,
+    /// Where the `Date` header of each answer is recorded (the clock-skew detector reads it).
+    clock: std::sync::Arc<crate::diagnostics::ClockOffset>,
     api_url: String,
     api_version: String,
     timeout: Duration,
@@ -136,10 +138,33 @@ impl BapiHttp {
             .build();
         Self {
             agent: ureq::Agent::new_with_config(config),
+            clock: std::sync::Arc::new(crate::diagnostics::ClockOffset::new()),
             api_url: api_url.trim_end_matches('/').to_owned(),
             api_version: api_version.trim_matches('/').to_owned(),
             timeout,
         }
+    }
+
+    /// Records the `Date` of every answer in `clock` (shared with the instance's diagnostics).
+    pub(crate) fn with_clock_offset(
+        mut self,
+        clock: std::sync::Arc<crate::diagnostics::ClockOffset>,
+    ) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn observe(
+        &self,
+        response: Result<BapiResponse, BapiError>,
+    ) -> Result<BapiResponse, BapiError> {
+        if let Ok(BapiResponse {
+            date: Some(date), ..
+        }) = &response
+        {
+            self.clock.observe(*date);
+        }
+        response
     }
 
     /// The full URL of a path: versioned `{api_url}/{api_version}{path}`, else `{api_url}{path}`,
@@ -189,7 +214,7 @@ impl BapiHttp {
             .header("Clerk-API-Version", CLERK_API_VERSION)
             .header("Content-Type", "application/json")
             .call()?;
-        read_response(response)
+        self.observe(read_response(response))
     }
 
     /// `POST` a JSON body to `path` (versioned or not) with `query`.
@@ -213,7 +238,7 @@ impl BapiHttp {
             .header("Clerk-API-Version", CLERK_API_VERSION)
             .header("Content-Type", "application/json")
             .send(&payload[..])?;
-        read_response(response)
+        self.observe(read_response(response))
     }
 }
 

@@ -9,7 +9,9 @@
 pub mod bapi;
 pub mod clock;
 mod decide;
+mod diagnostics;
 pub mod error;
+pub mod explain;
 mod handshake;
 mod http;
 pub mod machine;
@@ -17,7 +19,9 @@ pub mod options;
 pub mod org_sync;
 pub mod publishable_key;
 pub mod request;
+pub mod self_check;
 pub mod state;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod token;
@@ -30,9 +34,11 @@ pub use error::{
     ConfigError, TokenCarrier, TokenVerificationError, TokenVerificationErrorAction,
     TokenVerificationErrorReason,
 };
+pub use explain::{explain_request, Explanation, Step};
 pub use options::{AcceptsToken, Options, OptionsBuilder};
 pub use org_sync::{OrganizationSyncOptions, OrganizationSyncTarget};
 pub use request::{RequestView, TestRequest};
+pub use self_check::{self_check, Finding, SelfCheckReport, Severity};
 pub use state::{Auth, AuthErrorReason, AuthStatus, Reason, RefreshError, RequestState};
 pub use token::Jwt;
 pub use token::{Has, MachineAuth, Reverification, SessionAuth, TokenType};

@@ -28,6 +28,7 @@ use url::Url;
 
 use crate::bapi::{BackendApi, HttpBackendApi};
 use crate::clock::{Clock, SystemClock};
+use crate::diagnostics::Diagnostics;
 use crate::error::{
     ConfigError, TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
@@ -219,6 +220,22 @@ impl AcceptsToken {
     }
 }
 
+/// The form [`AcceptsToken::parse`] reads: `session_token`, `any`, `api_key`, or a
+/// comma-separated list.
+impl fmt::Display for AcceptsToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SessionToken => f.write_str(TokenType::SessionToken.as_str()),
+            Self::Any => f.write_str("any"),
+            Self::Only(kind) => f.write_str(kind.as_str()),
+            Self::List(list) => {
+                let names: Vec<&str> = list.iter().map(|k| k.as_str()).collect();
+                f.write_str(&names.join(","))
+            }
+        }
+    }
+}
+
 impl From<TokenType> for AcceptsToken {
     fn from(kind: TokenType) -> Self {
         match kind {
@@ -284,6 +301,7 @@ struct Inner {
     backend_api: Option<Arc<dyn BackendApi>>,
     machine_token_cache: MachineTokenCache,
     fallback_base_url: Url,
+    diagnostics: Diagnostics,
 }
 
 impl fmt::Debug for Options {
@@ -469,7 +487,12 @@ impl Options {
         self.inner.machine_token_cache.ttl()
     }
 
-    /// The per-instance answer cache for opaque machine tokens.
+    /// The per-instance diagnostics (rate-limited warnings, clock offset).
+    pub(crate) fn diagnostics(&self) -> &Diagnostics {
+        &self.inner.diagnostics
+    }
+
+    /// The per-instance machine-token cache.
     pub(crate) fn machine_token_cache(&self) -> &MachineTokenCache {
         &self.inner.machine_token_cache
     }
@@ -1054,6 +1077,7 @@ impl OptionsBuilder {
             None
         };
 
+        let diagnostics = Diagnostics::new();
         let source: Arc<dyn TokenVerifier> = if let Some(custom) = self.token_verifier {
             custom
         } else if let Some(pem) = &self.jwt_key {
@@ -1063,7 +1087,10 @@ impl OptionsBuilder {
             config.api_url = self.api_url.clone();
             config.api_version = self.api_version.clone();
             config.secret_key = secret.expose_secret().to_owned();
-            Arc::new(JwksVerifier::new(config))
+            Arc::new(
+                JwksVerifier::new(config)
+                    .with_clock_offset(Arc::clone(diagnostics.backend_api_clock())),
+            )
         } else {
             Arc::new(UnresolvedKeyVerifier)
         };
@@ -1094,6 +1121,7 @@ impl OptionsBuilder {
                 if let Some(machine) = &self.machine_secret_key {
                     api = api.with_machine_secret_key(machine.expose_secret());
                 }
+                api = api.with_clock_offset(Arc::clone(diagnostics.backend_api_clock()));
                 Some(Arc::new(api) as Arc<dyn BackendApi>)
             }
         };
@@ -1134,6 +1162,7 @@ impl OptionsBuilder {
                 backend_api,
                 machine_token_cache,
                 fallback_base_url,
+                diagnostics,
             }),
         })
     }

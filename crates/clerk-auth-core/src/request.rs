@@ -685,18 +685,75 @@ pub(crate) struct SuffixInputs<'a> {
     pub(crate) instance_type: InstanceType,
 }
 
-/// Clerk's `usesSuffixedCookies` (§1.5): whether the suffixed cookie names are read.
-///
-/// Deviations, for values Clerk's own code would crash on or compare loosely: a truthy non-string
-/// `iss` in the unsuffixed session counts as "another instance's token" (suffixed); `iat`/`exp`
-/// values are converted with JS `Number()` semantics (so two string `iat`s are compared as numbers,
-/// not as strings).
+/// Whether the suffixed cookie names are read (the unit tests' view of [`cookie_name_rule`]).
+#[cfg(test)]
 pub(crate) fn uses_suffixed_cookies(
     cookies: &Cookies<'_>,
     inputs: SuffixInputs<'_>,
     now: &dyn Fn() -> SystemTime,
     decode: &dyn Fn(&str) -> Option<Arc<Jwt>>,
 ) -> bool {
+    cookie_name_rule(cookies, inputs, now, decode).suffixed()
+}
+
+/// Which rule of §1.5 chose the cookie names (the explanation names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SuffixRule {
+    /// No publishable key (or headers only): no cookie is read.
+    NotRead,
+    /// Rule 1: the unsuffixed `__session` has no issuer → unsuffixed.
+    UnsuffixedWithoutIssuer,
+    /// Rule 2: the unsuffixed `__session` was issued by another instance → suffixed.
+    UnsuffixedFromOtherInstance,
+    /// Rule 3: neither a suffixed `__client_uat` nor a suffixed `__session` → unsuffixed.
+    NoSuffixedCookies,
+    /// Rule 4: the unsuffixed `__session` is newer than the suffixed one → unsuffixed.
+    UnsuffixedNewer,
+    /// Rule 5: the suffixed `__client_uat` is `0`, the unsuffixed is not → unsuffixed.
+    SuffixedSignedOut,
+    /// Rule 6: development, the suffixed `__session` expired and the unsuffixed `__client_uat` is `0` → unsuffixed.
+    SuffixedExpired,
+    /// Rule 7: a suffixed `__session` without a suffixed `__client_uat` → unsuffixed.
+    SuffixedWithoutUat,
+    /// No rule applied: suffixed.
+    Default,
+}
+
+impl SuffixRule {
+    /// Whether the suffixed names are read.
+    pub(crate) fn suffixed(self) -> bool {
+        matches!(self, Self::UnsuffixedFromOtherInstance | Self::Default)
+    }
+
+    /// The rule in words, for the explanation.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Self::NotRead => "cookies not read (no publishable key, or only header tokens accepted)",
+            Self::UnsuffixedWithoutIssuer => "unsuffixed names: rule 1, the unsuffixed __session has no issuer",
+            Self::UnsuffixedFromOtherInstance => "suffixed names: rule 2, the unsuffixed __session was issued by another instance",
+            Self::NoSuffixedCookies => "unsuffixed names: rule 3, no suffixed __client_uat or __session",
+            Self::UnsuffixedNewer => "unsuffixed names: rule 4, the unsuffixed __session is newer than the suffixed one",
+            Self::SuffixedSignedOut => "unsuffixed names: rule 5, the suffixed __client_uat is 0 and the unsuffixed is not",
+            Self::SuffixedExpired => "unsuffixed names: rule 6, the suffixed __session expired and the unsuffixed __client_uat is 0 (development)",
+            Self::SuffixedWithoutUat => "unsuffixed names: rule 7, a suffixed __session without a suffixed __client_uat",
+            Self::Default => "suffixed names: no rule of §1.5 chose the unsuffixed ones",
+        }
+    }
+}
+
+/// Clerk's `usesSuffixedCookies` (§1.5): which cookie names are read, and by
+/// which rule.
+///
+/// Deviations, for values Clerk's own code would crash on or compare loosely: a truthy non-string
+/// `iss` in the unsuffixed session counts as "another instance's token" (suffixed); `iat`/`exp`
+/// values are converted with JS `Number()` semantics (so two string `iat`s are compared as numbers,
+/// not as strings).
+pub(crate) fn cookie_name_rule(
+    cookies: &Cookies<'_>,
+    inputs: SuffixInputs<'_>,
+    now: &dyn Fn() -> SystemTime,
+    decode: &dyn Fn(&str) -> Option<Arc<Jwt>>,
+) -> SuffixRule {
     let decode_opt = |token: &str| {
         if token.is_empty() {
             None
@@ -719,19 +776,19 @@ pub(crate) fn uses_suffixed_cookies(
             .and_then(|j| j.claim("iss"))
             .filter(|v| js_truthy(v))
         else {
-            return false;
+            return SuffixRule::UnsuffixedWithoutIssuer;
         };
         // Rule 2: it belongs to another instance → suffixed.
         let belongs = iss
             .as_str()
             .is_some_and(|s| strip_http_schemes(s) == inputs.original_frontend_api);
         if !belongs {
-            return true;
+            return SuffixRule::UnsuffixedFromOtherInstance;
         }
     }
     // Rule 3.
     if s_uat.is_none() && s_sess.is_empty() {
-        return false;
+        return SuffixRule::NoSuffixedCookies;
     }
     let s_jwt = decode_opt(s_sess);
     let u_iat = claim_number_or_zero(u_jwt.as_ref(), "iat");
@@ -740,11 +797,11 @@ pub(crate) fn uses_suffixed_cookies(
     let u_uat_zero = u_uat == Some("0");
     // Rule 4.
     if !s_uat_zero && !u_uat_zero && u_iat > s_iat {
-        return false;
+        return SuffixRule::UnsuffixedNewer;
     }
     // Rule 5.
     if s_uat_zero && !u_uat_zero {
-        return false;
+        return SuffixRule::SuffixedSignedOut;
     }
     // Rule 6.
     if !inputs.instance_type.is_production() && !s_uat_zero && u_uat_zero {
@@ -756,14 +813,14 @@ pub(crate) fn uses_suffixed_cookies(
             .as_ref()
             .is_some_and(|j| js_to_number(j.claim("exp")) <= now_s);
         if expired {
-            return false;
+            return SuffixRule::SuffixedExpired;
         }
     }
     // Rule 7.
     if s_uat.is_none() && !s_sess.is_empty() {
-        return false;
+        return SuffixRule::SuffixedWithoutUat;
     }
-    true
+    SuffixRule::Default
 }
 
 /// `payload.<name> || 0`, then as a number.
@@ -1153,6 +1210,7 @@ pub(crate) struct RequestContext<'r, R: RequestView + ?Sized> {
     frontend_api: String,
     proxy_url: Option<String>,
     suffixed_cookies: bool,
+    suffix_rule: SuffixRule,
     client_uat: i64,
     dev_browser_token: Option<String>,
     handshake_token: Option<String>,
@@ -1195,6 +1253,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             frontend_api: String::new(),
             proxy_url: None,
             suffixed_cookies: false,
+            suffix_rule: SuffixRule::NotRead,
             client_uat: 0,
             dev_browser_token: None,
             handshake_token: None,
@@ -1223,7 +1282,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             None => original.to_owned(),
         };
         ctx.cookies = Cookies::from_request(req);
-        ctx.suffixed_cookies = uses_suffixed_cookies(
+        ctx.suffix_rule = cookie_name_rule(
             &ctx.cookies,
             SuffixInputs {
                 suffix: pk.cookie_suffix(),
@@ -1233,6 +1292,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             &|| options.clock().now(),
             &|token| ctx.decode(token).ok(),
         );
+        ctx.suffixed_cookies = ctx.suffix_rule.suffixed();
         ctx.client_uat = parse_int_or_zero(
             ctx.suffixed_or_unsuffixed_cookie(cookie_names::CLIENT_UAT)
                 .unwrap_or(""),
@@ -1359,6 +1419,11 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
     /// §1.5: whether the suffixed cookie names are read (also sent as `suffixed_cookies`).
     pub(crate) fn uses_suffixed_cookies(&self) -> bool {
         self.suffixed_cookies
+    }
+
+    /// The §1.5 rule that chose the cookie names.
+    pub(crate) fn suffix_rule(&self) -> SuffixRule {
+        self.suffix_rule
     }
 
     /// Whether the `Cookie` header exceeded [`MAX_COOKIE_HEADER_LEN`] and was not parsed

@@ -1,12 +1,15 @@
-//! Every decision vector runs with tracing at TRACE level; nothing it logs may contain a token
-//! (any minted or presented one), the PEM key or a secret key.
+//! Every decision vector runs with tracing at TRACE level (so every decision also writes its
+//! explanation to the logs), through `explain_request`, and with a metrics recorder: nothing
+//! logged, explained or used as a metric label may contain a token (any minted or presented
+//! one), the PEM key or a secret key.
 
 #![allow(clippy::expect_used)] // test support outside #[test] functions
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use clerk_auth_core::authenticate_request;
 use clerk_auth_core::testing::vectors::Vector;
+use clerk_auth_core::{authenticate_request, explain_request};
+use metrics_util::debugging::DebuggingRecorder;
 
 #[derive(Clone, Default)]
 struct Sink(Arc<Mutex<Vec<u8>>>);
@@ -35,6 +38,10 @@ fn decisions_never_log_tokens_or_keys() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
     let mut secrets: Vec<String> = Vec::new();
     let mut decided = 0;
+    let mut explanations = String::new();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let _metrics = metrics::set_default_local_recorder(&recorder);
     for vector in Vector::load_dir(dir).expect("vectors") {
         let prepared = vector.prepare(None).expect("prepare");
         let env = prepared.env.clone();
@@ -62,8 +69,28 @@ fn decisions_never_log_tokens_or_keys() {
             continue;
         };
         let _ = authenticate_request(&prepared.test_request(), &options);
+        explanations.push_str(&explain_request(&prepared.test_request(), &options).to_string());
         decided += 1;
     }
+    let labels: String = snapshotter
+        .snapshot()
+        .into_vec()
+        .iter()
+        .flat_map(|(key, _, _, _)| {
+            key.key()
+                .labels()
+                .map(|l| format!("{}={}\n", l.key(), l.value()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        labels.contains("status=signed-in"),
+        "the decisions were not counted"
+    );
+    assert!(
+        explanations.contains("[§3.3]") && explanations.contains("[§1.5]"),
+        "the explanations are missing steps"
+    );
     let logs = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8 logs");
     assert!(decided > 100, "only {decided} vectors decided");
     assert!(
@@ -76,6 +103,16 @@ fn decisions_never_log_tokens_or_keys() {
         assert!(
             !logs.contains(probe),
             "a token or key reached the logs: {:.8}…",
+            probe
+        );
+        assert!(
+            !explanations.contains(probe),
+            "a token or key reached an explanation: {:.8}…",
+            probe
+        );
+        assert!(
+            !labels.contains(probe),
+            "a token or key reached a metric label: {:.8}…",
             probe
         );
     }

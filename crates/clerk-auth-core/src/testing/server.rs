@@ -45,7 +45,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Value};
 
@@ -256,6 +256,8 @@ struct State {
     machine: HashMap<(Endpoint, String), Value>,
     machine_secret: Option<String>,
     unrouted: usize,
+    /// Seconds added to the `Date` header of every answer (a skewed server clock).
+    clock_offset: i64,
 }
 
 struct Shared {
@@ -313,6 +315,7 @@ impl BackendApiServer {
                 machine: HashMap::new(),
                 machine_secret: None,
                 unrouted: 0,
+                clock_offset: 0,
             }),
             stop: AtomicBool::new(false),
         });
@@ -384,6 +387,12 @@ impl BackendApiServer {
     /// secret keys); `None` accepts the instance secret key only.
     pub fn set_machine_secret_key(&self, machine_secret_key: Option<&str>) {
         self.shared.lock().machine_secret = machine_secret_key.map(str::to_owned);
+    }
+
+    /// Shifts the `Date` header of every answer by `seconds` (positive: the emulated Backend API's
+    /// clock is ahead of this machine's), to exercise the clock-skew detector.
+    pub fn set_clock_offset(&self, seconds: i64) {
+        self.shared.lock().clock_offset = seconds;
     }
 
     /// Delays every answer of `endpoint` by `delay` (zero to stop delaying).
@@ -489,6 +498,7 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
     let Some((endpoint, params)) = routed else {
         shared.lock().unrouted += 1;
         respond(
+            shared,
             request,
             &CannedResponse::bapi_error(404, "resource_not_found", "not found"),
         );
@@ -540,13 +550,25 @@ fn handle(shared: &Shared, mut request: tiny_http::Request) {
     } else {
         (endpoint.handler())(shared, endpoint, &recorded)
     };
-    respond(request, &response);
+    respond(shared, request, &response);
 }
 
-fn respond(request: tiny_http::Request, response: &CannedResponse) {
+fn respond(shared: &Shared, request: tiny_http::Request, response: &CannedResponse) {
     let mut out =
         tiny_http::Response::from_string(response.body.clone()).with_status_code(response.status);
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
+        out.add_header(h);
+    }
+    let offset = shared.lock().clock_offset;
+    let now = SystemTime::now();
+    let date = if offset >= 0 {
+        now.checked_add(Duration::from_secs(offset.unsigned_abs()))
+    } else {
+        now.checked_sub(Duration::from_secs(offset.unsigned_abs()))
+    };
+    if let Some(h) = date.and_then(|d| {
+        tiny_http::Header::from_bytes("Date", httpdate::fmt_http_date(d).as_bytes()).ok()
+    }) {
         out.add_header(h);
     }
     // The client may have given up (a timeout test): ignore write errors.

@@ -43,6 +43,10 @@ use crate::error::{
 use crate::http::{BapiError, BapiErrorKind, BapiHttp, BapiResponse};
 use crate::token::Jwt;
 
+/// Clerk's message for a key set without any usable signing key (`jwk-remote-failed-to-load`).
+pub(crate) const EMPTY_KEY_SET_MESSAGE: &str =
+    "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com.";
+
 /// Clerk's production Backend API URL.
 pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
 /// Clerk's Backend API version path segment.
@@ -163,6 +167,8 @@ enum Plan {
 /// One failed fetch attempt, classified.
 struct FetchFailure {
     error: TokenVerificationError,
+    /// The `outcome` label of [`JWKS_FETCHES`](crate::telemetry::JWKS_FETCHES).
+    outcome: &'static str,
     transient: bool,
     retryable: bool,
 }
@@ -205,6 +211,15 @@ impl JwksVerifier {
             state: Mutex::new(State::default()),
             done: Condvar::new(),
         }
+    }
+
+    /// Records the `Date` of every answer in `clock` (the instance's clock-skew detector).
+    pub(crate) fn with_clock_offset(
+        mut self,
+        clock: std::sync::Arc<crate::diagnostics::ClockOffset>,
+    ) -> Self {
+        self.http = self.http.with_clock_offset(clock);
+        self
     }
 
     /// The settings.
@@ -318,6 +333,11 @@ impl JwksVerifier {
         };
         let outcome = self.fetch(now);
         guard.armed = false;
+        let label = match &outcome {
+            Ok(_) => "ok",
+            Err(failure) => failure.outcome,
+        };
+        metrics::counter!(crate::telemetry::JWKS_FETCHES, "outcome" => label).increment(1);
 
         let mut st = self.lock();
         st.refreshing = false;
@@ -370,6 +390,7 @@ impl JwksVerifier {
         if cfg.secret_key.is_empty() {
             return Err(FetchFailure {
                 error: failed_to_load("Failed to load JWKS from Clerk Backend or Frontend API."),
+                outcome: "secret-key-missing",
                 transient: false,
                 retryable: false,
             });
@@ -408,12 +429,15 @@ impl JwksVerifier {
         let response = match outcome {
             Ok(r) => r,
             Err(e) => {
-                let (transient, retryable) = match e.kind {
-                    BapiErrorKind::Timeout | BapiErrorKind::Network => (true, true),
-                    BapiErrorKind::ResponseTooLarge => (true, false),
-                    BapiErrorKind::InvalidRequest => (false, false),
+                let (transient, retryable, outcome) = match e.kind {
+                    BapiErrorKind::Timeout | BapiErrorKind::Network => {
+                        (true, true, "network-error")
+                    }
+                    BapiErrorKind::ResponseTooLarge => (true, false, "invalid-body"),
+                    BapiErrorKind::InvalidRequest => (false, false, "network-error"),
                 };
                 return Err(FetchFailure {
+                    outcome,
                     error: failed_to_load(format!(
                         "Error loading Clerk JWKS from {} ({e})",
                         self.url
@@ -433,12 +457,19 @@ impl JwksVerifier {
                         message,
                     )
                     .with_action(TokenVerificationErrorAction::ContactSupport),
+                    outcome: "secret-key-invalid",
                     transient: false,
                     retryable: false,
                 });
             }
             let status = response.status;
+            let outcome = match status {
+                429 => "http-429",
+                500.. => "http-5xx",
+                _ => "http-4xx",
+            };
             return Err(FetchFailure {
+                outcome,
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {} with code={status}",
                     self.url
@@ -454,6 +485,7 @@ impl JwksVerifier {
                     "Error loading Clerk JWKS from {}: the response is not JSON",
                     self.url
                 )),
+                outcome: "invalid-body",
                 transient: true,
                 retryable: false,
             });
@@ -476,9 +508,8 @@ impl JwksVerifier {
         }
         if keys.is_empty() {
             return Err(FetchFailure {
-                error: failed_to_load(
-                    "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com.",
-                ),
+                error: failed_to_load(EMPTY_KEY_SET_MESSAGE),
+                outcome: "empty",
                 transient: false,
                 retryable: false,
             });
@@ -527,6 +558,11 @@ impl TokenVerifier for JwksVerifier {
         let kid = kid_string(jwt);
         let st = self.lock();
         !matches!(self.plan(&st, &kid, Instant::now(), true), Plan::Ready(_))
+    }
+
+    /// Fetches the key set now: [`refresh`](JwksVerifier::refresh).
+    fn warm_up(&self) -> Option<Result<usize, TokenVerificationError>> {
+        Some(self.refresh())
     }
 }
 

@@ -448,6 +448,74 @@ fn verify_jwt_with_skew(
     Ok(times)
 }
 
+/// The claim checks of §3.3 with the values compared, for the explanation. Runs the same check
+/// functions as [`verify_jwt`], each on its own, so a failing check does not hide the next.
+pub(crate) fn describe_claim_checks(
+    jwt: &Jwt,
+    opts: &VerifyOptions,
+    now: SystemTime,
+) -> Vec<String> {
+    fn verdict(result: Result<(), TokenVerificationError>) -> String {
+        match result {
+            Ok(()) => "ok".to_owned(),
+            Err(e) => format!("fails ({})", e.reason),
+        }
+    }
+    let now_ms = unix_ms(now);
+    let skew_ms = duration_ms(opts.clock_skew);
+    let now_s = (now_ms / 1000.0) as i64;
+    let mut out = Vec::with_capacity(6);
+    let azp = jwt.claim("azp");
+    out.push(if opts.authorized_parties.is_empty() {
+        format!(
+            "azp {}: not checked (no authorized parties configured)",
+            js_stringify(azp)
+        )
+    } else {
+        format!(
+            "azp {} against [{}]: {}",
+            js_stringify(azp),
+            opts.authorized_parties.join(", "),
+            verdict(check_authorized_parties(jwt, &opts.authorized_parties))
+        )
+    });
+    if !opts.audience.is_empty() {
+        out.push(format!(
+            "aud {} against [{}]: {}",
+            js_stringify(jwt.claim("aud")),
+            opts.audience.join(", "),
+            verdict(check_audience(jwt, &opts.audience))
+        ));
+    }
+    type TimeCheck = fn(f64, f64, f64) -> Result<(), TokenVerificationError>;
+    let checks: [(&str, TimeCheck); 3] =
+        [("exp", check_exp), ("nbf", check_nbf), ("iat", check_iat)];
+    for (name, check) in checks {
+        out.push(match jwt.claim(name) {
+            None => format!("{name}: absent"),
+            Some(Value::Number(n)) => {
+                let ms = seconds_to_ms(n.as_f64().unwrap_or(f64::NAN));
+                let at = (ms / 1000.0) as i64;
+                format!(
+                    "{name} {at} ({}) against now {now_s} with a {} s skew: {}",
+                    crate::explain::relative(at.saturating_sub(now_s)),
+                    opts.clock_skew.as_secs(),
+                    verdict(check(ms, now_ms, skew_ms))
+                )
+            }
+            Some(other) => format!("{name} {}: not a number", js_stringify(Some(other))),
+        });
+    }
+    if let Some(issuer) = &opts.issuer {
+        out.push(format!(
+            "iss {} against {issuer}: {}",
+            js_stringify(jwt.claim("iss")),
+            verdict(check_issuer(jwt, Some(issuer)))
+        ));
+    }
+    out
+}
+
 struct Inner {
     source: Arc<dyn TokenVerifier>,
     options: VerifyOptions,

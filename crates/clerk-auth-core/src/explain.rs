@@ -1,0 +1,218 @@
+//! Explained decisions: the step-by-step trace of how a request was decided.
+//!
+//! The trace is written by the decision itself as it runs, so it cannot drift from what was
+//! decided: where each token was read from (the header, or which cookie and by which rule of
+//! §1.5), every check with the values compared, the handshake eligibility and loop counter, the
+//! clock-skew estimate when a time check fails, and the outcome. Tokens never appear whole: at
+//! most their first 8 characters and their length. Nothing of a key appears.
+//!
+//! Three ways to read it:
+//! - [`explain_request`], from code (a test, an admin endpoint, a support script);
+//! - `tracing` at `DEBUG` level for target `clerk_auth`: every decision then emits its steps;
+//! - the `clerk-auth explain` command of the `clerk-auth-cli` package, which takes a request the
+//!   way `curl` does.
+//!
+//! ```
+//! use clerk_auth_core::testing::{KeyPair, TokenMinter};
+//! use clerk_auth_core::{explain_request, Options, TestRequest};
+//!
+//! let key = KeyPair::shared();
+//! let options = Options::builder()
+//!     .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+//!     .secret_key("sk_live_unused")
+//!     .jwt_key(key.public_pem())
+//!     .build()
+//!     .expect("valid options");
+//! let token = TokenMinter::new(key).issued_at(std::time::SystemTime::now()).mint();
+//! let request = TestRequest::get("https://app.example.com/api/me").bearer(&token).build();
+//!
+//! let explanation = explain_request(&request, &options);
+//! assert!(explanation.outcome().is_ok_and(|state| state.is_signed_in()));
+//! println!("{explanation}");
+//! assert!(!explanation.to_string().contains(&token));
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+
+use crate::decide::AuthenticateError;
+use crate::request::RequestView;
+use crate::state::RequestState;
+use crate::Options;
+
+/// One step of an [`Explanation`]: the rule of Clerk's flow it belongs to, and what happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    rule: &'static str,
+    detail: String,
+}
+
+impl Step {
+    /// The rule, by its place in Clerk's flow (`"§2.3 step 10"`, `"§3.3"`, `"outcome"`, …).
+    pub fn rule(&self) -> &str {
+        self.rule
+    }
+
+    /// What was read, compared or decided, with the values involved (tokens shortened).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}] {}", self.rule, self.detail)
+    }
+}
+
+/// How one request was decided: the [`Step`]s in order, and the outcome
+/// ([`authenticate_request`](crate::authenticate_request)'s result, unchanged).
+///
+/// `Display` prints one numbered line per step.
+#[derive(Debug)]
+pub struct Explanation {
+    steps: Vec<Step>,
+    outcome: Result<RequestState, AuthenticateError>,
+}
+
+impl Explanation {
+    /// The steps, in the order the decision took them; the last one is the outcome.
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// The decision's result: what [`authenticate_request`](crate::authenticate_request) returns
+    /// for the same request.
+    pub fn outcome(&self) -> Result<&RequestState, &AuthenticateError> {
+        self.outcome.as_ref()
+    }
+
+    /// The decision's result, by value.
+    pub fn into_outcome(self) -> Result<RequestState, AuthenticateError> {
+        self.outcome
+    }
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.steps.iter().enumerate() {
+            writeln!(f, "{:>2}. {step}", i + 1)?;
+        }
+        Ok(())
+    }
+}
+
+/// Decides `request` like [`authenticate_request`](crate::authenticate_request) (blocking on
+/// network IO when it is needed) and explains how.
+///
+/// The state is the same as without the explanation; only the recording differs.
+pub fn explain_request<R: RequestView + ?Sized>(request: &R, options: &Options) -> Explanation {
+    let recorder = Recorder::on();
+    let outcome = crate::decide::explained(request, options, &recorder);
+    Explanation {
+        steps: recorder.into_steps(),
+        outcome,
+    }
+}
+
+/// Where the decision writes its steps: nowhere (the default, free), or a list.
+pub(crate) struct Recorder {
+    steps: Option<RefCell<Vec<Step>>>,
+}
+
+impl Recorder {
+    /// Records nothing.
+    pub(crate) const fn off() -> Self {
+        Self { steps: None }
+    }
+
+    /// Records every step.
+    pub(crate) fn on() -> Self {
+        Self {
+            steps: Some(RefCell::new(Vec::new())),
+        }
+    }
+
+    /// Records when `tracing` would show the steps (`DEBUG` for target `clerk_auth`).
+    pub(crate) fn for_tracing() -> Self {
+        if tracing::enabled!(target: "clerk_auth", tracing::Level::DEBUG) {
+            Self::on()
+        } else {
+            Self::off()
+        }
+    }
+
+    /// Whether steps are recorded (to skip work that only feeds the explanation).
+    pub(crate) fn is_on(&self) -> bool {
+        self.steps.is_some()
+    }
+
+    /// Records a step; `detail` runs only when recording.
+    pub(crate) fn note(&self, rule: &'static str, detail: impl FnOnce() -> String) {
+        if let Some(steps) = &self.steps {
+            let detail = detail();
+            steps.borrow_mut().push(Step { rule, detail });
+        }
+    }
+
+    /// Emits the recorded steps as `DEBUG` events (target `clerk_auth`).
+    pub(crate) fn emit(&self) {
+        if let Some(steps) = &self.steps {
+            for step in steps.borrow().iter() {
+                tracing::debug!(target: "clerk_auth", rule = step.rule, "Clerk explain: {}", step.detail);
+            }
+        }
+    }
+
+    /// The recorded steps.
+    pub(crate) fn into_steps(self) -> Vec<Step> {
+        self.steps.map(RefCell::into_inner).unwrap_or_default()
+    }
+}
+
+/// A token as the explanation shows it: its first 8 characters and its length, never more.
+pub(crate) fn token_hint(token: &str) -> String {
+    let prefix: String = token.chars().take(8).collect();
+    format!("{prefix}… ({} bytes)", token.len())
+}
+
+/// A signed number of seconds in words: `"in 50 s"` / `"45 s ago"`.
+pub(crate) fn relative(seconds: i64) -> String {
+    if seconds >= 0 {
+        format!("in {seconds} s")
+    } else {
+        format!("{} s ago", seconds.unsigned_abs())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_hint_keeps_a_short_prefix_only() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEifQ.c2lnbmF0dXJl";
+        let hint = token_hint(token);
+        assert_eq!(hint, format!("eyJhbGci… ({} bytes)", token.len()));
+        assert!(!hint.contains("eyJzdWIi"));
+        assert_eq!(token_hint("ak_é"), "ak_é… (5 bytes)");
+    }
+
+    #[test]
+    fn recorder_off_runs_no_detail() {
+        let off = Recorder::off();
+        off.note("x", || panic!("must not run"));
+        assert!(off.into_steps().is_empty());
+        let on = Recorder::on();
+        on.note("§1", || "one".to_owned());
+        assert_eq!(on.into_steps()[0].to_string(), "[§1] one");
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(50), "in 50 s");
+        assert_eq!(relative(-45), "45 s ago");
+        assert_eq!(relative(0), "in 0 s");
+    }
+}
