@@ -14,7 +14,8 @@ use clerk_auth_core::AuthenticateError;
 pub enum ClerkAuthError {
     /// [`SignedIn`](crate::SignedIn) refused the request: `401` when it is signed out, `503` when
     /// the session keys could not be obtained (a key-set outage or a bad secret key). The body is
-    /// `{"status":"signed-out","reason":…,"message":…}`.
+    /// `{"status":"signed-out","reason":…,"message":…}`; under [`ClerkAuth::api`](crate::ClerkAuth::api)
+    /// a `401` also carries `WWW-Authenticate: Bearer error="invalid_token"`.
     Rejected(Rejection),
     /// The core could not decide the request (`500`, body `{"status":"error","message":…}`).
     Undecidable(AuthenticateError),
@@ -69,8 +70,21 @@ impl ResponseError for ClerkAuthError {
                 serde_json::json!({ "status": "error", "message": other.to_string() }).to_string()
             }
         };
-        HttpResponse::build(self.status_code())
+        let mut response = HttpResponse::build(self.status_code())
             .insert_header((header::CONTENT_TYPE, "application/json"))
-            .body(body)
+            .body(body);
+        // `WWW-Authenticate` on a 401 of an API route (`http` 1 value to actix-web's, by bytes).
+        if let Self::Rejected(Rejection {
+            www_authenticate: Some(value),
+            ..
+        }) = self
+        {
+            if let Ok(value) = header::HeaderValue::from_bytes(value.as_bytes()) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
     }
 }

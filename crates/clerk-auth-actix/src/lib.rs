@@ -49,6 +49,14 @@
 //! }
 //! ```
 //!
+//! # API routes
+//!
+//! Wrap a JSON API's scope with [`ClerkAuth::api`] (`ClerkAuth::new(options).api()`) instead of
+//! the plain middleware: it never redirects, even a document request; a request that would get
+//! the handshake is signed out instead, and [`SignedIn`] refuses it with `401`,
+//! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
+//! `503`). Put the API scope and the pages' scope side by side, each with its own middleware.
+//!
 //! # Features
 //!
 //! None of its own. actix-web is used with `default-features = false, features = ["macros"]`;

@@ -75,15 +75,35 @@ impl RequestView for ActixRequest<'_> {
 /// Decisions that need no network IO (the usual case: cached keys, a PEM key, no token) run
 /// inline; one that needs a key fetch, a handshake nonce or a refresh runs on actix's blocking
 /// thread pool, so the worker keeps serving other requests.
+///
+/// [`ClerkAuth::api`] gives the middleware for API routes, which never redirects.
 #[derive(Clone, Debug)]
 pub struct ClerkAuth {
     options: Options,
+    api: bool,
 }
 
 impl ClerkAuth {
     /// The middleware for these options.
     pub fn new(options: Options) -> Self {
-        Self { options }
+        Self {
+            options,
+            api: false,
+        }
+    }
+
+    /// This middleware for API routes (typically a `web::scope("/api")`): it never answers with a
+    /// redirect, even to a document request. A state that would be a handshake is signed out
+    /// instead (same reason), and [`SignedIn`](crate::SignedIn) refuses a signed-out request with
+    /// `401`, `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage
+    /// stays `503`). See [`RequestState::into_api`].
+    ///
+    /// Wrap the API routes with this middleware and the pages with the plain one, side by side:
+    /// nested inside a page middleware, the outer one would already have redirected.
+    #[must_use]
+    pub fn api(mut self) -> Self {
+        self.api = true;
+        self
     }
 
     /// The middleware configured from Clerk's environment variables (`CLERK_SECRET_KEY`,
@@ -120,6 +140,7 @@ where
         ready(Ok(ClerkAuthMiddleware {
             service: Rc::new(service),
             options: self.options.clone(),
+            api: self.api,
         }))
     }
 }
@@ -129,6 +150,7 @@ where
 pub struct ClerkAuthMiddleware<S> {
     service: Rc<S>,
     options: Options,
+    api: bool,
 }
 
 /// A decision: made inline, or still to make on a blocking thread.
@@ -173,8 +195,11 @@ where
             Err(_) => Pending::Blocking(TestRequest::capture(&view), self.options.clone()),
         };
         let service = Rc::clone(&self.service);
+        let api = self.api;
         Box::pin(async move {
             let state = match pending.resolve().await {
+                // Not shared yet: unwrapping does not clone.
+                Ok(state) if api => Arc::new(Arc::unwrap_or_clone(state).into_api()),
                 Ok(state) => state,
                 Err(e) => return Ok(req.error_response(e).map_into_right_body()),
             };

@@ -38,8 +38,9 @@ impl Drop for Server {
 
 /// Starts the test app on 127.0.0.1:0: `/api/me` (SignedIn), `/admin` (SignedIn + role),
 /// `/optional` (Option<SignedIn>), `/fail` (a handler error), `/cookie` (sets its own cookie),
-/// every other path public (AuthState); `/cold/...` wrapped by a second middleware with
-/// `cold` options; `/bare/...` not wrapped at all.
+/// every other path public (AuthState); `/v1/...` the same routes under the API middleware
+/// (`ClerkAuth::api`); `/cold/...` wrapped by a second middleware with `cold` options; `/bare/...`
+/// not wrapped at all.
 fn start(options: Options, cold: Option<Options>, workers: usize) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -64,6 +65,13 @@ fn start(options: Options, cold: Option<Options>, workers: usize) -> Server {
                     );
                 }
                 app.service(
+                    web::scope("/v1")
+                        .wrap(ClerkAuth::new(options.clone()).api())
+                        .route("/api/me", web::to(me))
+                        .route("/optional", web::to(optional))
+                        .default_service(web::to(public)),
+                )
+                .service(
                     web::scope("")
                         .wrap(ClerkAuth::new(options.clone()))
                         .route("/api/me", web::to(me))
@@ -603,4 +611,99 @@ fn a_key_fetch_in_flight_does_not_block_other_requests() {
     assert_eq!(status, 200);
     assert!(finished.duration_since(cold_started) >= Duration::from_secs(2));
     assert!(finished > last);
+}
+
+#[test]
+fn api_routes_answer_401_where_pages_get_307() {
+    let keys = KeyPair::shared();
+    let server = start(pem_options(keys).build().unwrap(), None, 1);
+    let agent = agent();
+    let sent = [("cookie", "__client_uat=1"), ("sec-fetch-dest", "document")];
+
+    // A page: the handshake redirect.
+    let page = get(&agent, &format!("{}/api/me", server.base), &sent);
+    assert_eq!(page.status, 307);
+    assert!(page.header("location").is_some());
+    assert_eq!(page.header("www-authenticate"), None);
+
+    // The same request on an API route: 401 with the challenge, never a redirect.
+    let api = get(&agent, &format!("{}/v1/api/me", server.base), &sent);
+    assert_eq!(api.status, 401, "{:?}", api.headers);
+    assert_eq!(
+        api.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(
+        api.json(),
+        json!({"status": "signed-out", "reason": "client-uat-but-no-session-token", "message": ""})
+    );
+    assert_eq!(api.header("location"), None);
+    assert_eq!(api.header("cache-control"), None);
+    assert!(
+        api.all("set-cookie")
+            .iter()
+            .all(|c| !c.starts_with("__clerk_redirect_count")),
+        "{:?}",
+        api.headers
+    );
+    assert_eq!(api.header("x-clerk-auth-status"), Some("signed-out"));
+    assert_eq!(
+        api.header("x-clerk-auth-reason"),
+        Some("client-uat-but-no-session-token")
+    );
+
+    // Public and optional API routes run, signed out, without a redirect or a challenge.
+    for path in ["/v1/optional", "/v1/anything"] {
+        let res = get(&agent, &format!("{}{path}", server.base), &sent);
+        assert_eq!(res.status, 200, "{path}");
+        assert_eq!(res.header("location"), None, "{path}");
+        assert_eq!(res.header("www-authenticate"), None, "{path}");
+    }
+
+    // A valid Bearer token: 200.
+    let good = bearer(&token(keys));
+    let res = get(
+        &agent,
+        &format!("{}/v1/api/me", server.base),
+        &[("authorization", &good)],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["userId"], "user_2test");
+    assert_eq!(res.header("www-authenticate"), None);
+
+    // No token at all: 401 with the challenge (the page route has none).
+    let res = get(&agent, &format!("{}/v1/api/me", server.base), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(res.json()["reason"], "session-token-and-uat-missing");
+    let res = get(&agent, &format!("{}/api/me", server.base), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(res.header("www-authenticate"), None);
+}
+
+#[test]
+fn api_routes_keep_503_for_a_key_set_outage() {
+    let api = BackendApiServer::start(SECRET).unwrap();
+    api.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::json(500, &json!({"errors": []}))),
+    );
+    let options = jwks_options(&api)
+        .jwks_max_attempts(1)
+        .jwks_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let server = start(options, None, 1);
+    let res = get(
+        &agent(),
+        &format!("{}/v1/api/me", server.base),
+        &[("authorization", &bearer(&token(KeyPair::shared())))],
+    );
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert_eq!(res.json()["reason"], "jwk-remote-failed-to-load");
+    assert_eq!(res.header("www-authenticate"), None);
 }

@@ -231,6 +231,11 @@ pub struct RequestState {
     pub(crate) token: Option<Token>,
     pub(crate) auth: Auth,
     pub(crate) headers: HeaderMap,
+    /// Answered as an API (see [`RequestState::into_api`]).
+    pub(crate) api: bool,
+    /// For a handshake asked for by a signed-in request (organization sync, cross-origin sync):
+    /// the signed-in state it stays when it must not be redirected.
+    pub(crate) without_redirect: Option<Box<RequestState>>,
 }
 
 /// The raw token of a signed-in state: a verified JWT shared with the cache, or an opaque token.
@@ -266,6 +271,8 @@ impl RequestState {
             token: Some(token),
             auth,
             headers,
+            api: false,
+            without_redirect: None,
         }
     }
 
@@ -284,6 +291,8 @@ impl RequestState {
             token: None,
             auth,
             headers,
+            api: false,
+            without_redirect: None,
         }
     }
 
@@ -296,6 +305,8 @@ impl RequestState {
             token: None,
             auth: Auth::None,
             headers,
+            api: false,
+            without_redirect: None,
         }
     }
 
@@ -394,14 +405,18 @@ impl RequestState {
 
 impl fmt::Debug for RequestState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RequestState")
+        let mut debug = f.debug_struct("RequestState");
+        debug
             .field("status", &self.status)
             .field("reason", &self.reason)
             .field("message", &self.message)
             .field("token_type", &self.token_type)
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("headers", &self.headers.keys().collect::<Vec<_>>())
-            .finish()
+            .field("headers", &self.headers.keys().collect::<Vec<_>>());
+        if self.api {
+            debug.field("api", &true);
+        }
+        debug.finish()
     }
 }
 
@@ -432,7 +447,14 @@ pub struct Rejection {
     pub status: u16,
     /// The JSON body.
     pub body: String,
+    /// The `WWW-Authenticate` header this answer carries besides the state's own
+    /// [`headers`](RequestState::headers): `Bearer error="invalid_token"` on a `401` of a state
+    /// answered as an API ([`RequestState::into_api`]); `None` otherwise.
+    pub www_authenticate: Option<HeaderValue>,
 }
+
+/// The challenge of a `401` answered as an API (RFC 6750 §3).
+const API_CHALLENGE: &str = r#"Bearer error="invalid_token""#;
 
 impl RequestState {
     /// What the adapter does before the handler runs.
@@ -461,10 +483,58 @@ impl RequestState {
             "reason": reason,
             "message": self.message.as_deref().unwrap_or(""),
         });
+        let www_authenticate =
+            (self.api && status == 401).then(|| HeaderValue::from_static(API_CHALLENGE));
         Some(Rejection {
             status,
             body: body.to_string(),
+            www_authenticate,
         })
+    }
+
+    /// This state answered as an API route: never with a redirect, even to a document request.
+    ///
+    /// - A [`Handshake`](AuthStatus::Handshake) becomes [`SignedOut`](AuthStatus::SignedOut) with
+    ///   the same reason and message, as for a request that is not eligible for a handshake. The
+    ///   handshake's `location`, `cache-control` and `__clerk_redirect_count` cookie are dropped;
+    ///   the debug headers stay (`x-clerk-auth-status` then says `signed-out`).
+    /// - Any other state that carries `location` (a development handshake being resolved) keeps
+    ///   its status and cookies, without `location` and `cache-control`.
+    /// - [`rejection`](Self::rejection) then adds `WWW-Authenticate: Bearer
+    ///   error="invalid_token"` to a `401` (not to a `503`: the client's credential is not at fault).
+    ///
+    /// - A handshake asked for by a signed-in request (organization sync, cross-origin sync) is
+    ///   the signed-in state it came from: those handshakes only sync the browser.
+    ///
+    /// So [`disposition`](Self::disposition) is always [`Disposition::Continue`]. Idempotent.
+    #[must_use]
+    pub fn into_api(mut self) -> Self {
+        self.api = true;
+        if let Some(signed_in) = self.without_redirect.take() {
+            return signed_in.into_api();
+        }
+        if self.status == AuthStatus::Handshake {
+            self.status = AuthStatus::SignedOut;
+            self.auth = Auth::SignedOutSession { pending: false };
+            let debug = std::mem::take(&mut self.headers);
+            for (name, value) in &debug {
+                if name.as_str().starts_with("x-clerk-auth-") {
+                    self.headers.append(name.clone(), value.clone());
+                }
+            }
+            if let Some(status) = self.headers.get_mut(X_CLERK_AUTH_STATUS) {
+                *status = HeaderValue::from_static(AuthStatus::SignedOut.as_str());
+            }
+        } else if self.headers.contains_key(http::header::LOCATION) {
+            self.headers.remove(http::header::LOCATION);
+            self.headers.remove(http::header::CACHE_CONTROL);
+        }
+        self
+    }
+
+    /// Whether this state is answered as an API route ([`into_api`](Self::into_api)).
+    pub fn is_api(&self) -> bool {
+        self.api
     }
 
     /// [`auth_json`](Self::auth_json) serialized straight to text (no intermediate value).
@@ -503,5 +573,206 @@ impl RequestState {
             Auth::None => Ok(serde_json::Value::Null),
         };
         value.unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use http::header::{CACHE_CONTROL, LOCATION, SET_COOKIE};
+
+    use super::*;
+    use crate::{try_authenticate_request, Options, TestRequest};
+
+    const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
+
+    fn options(debug_headers: bool) -> Options {
+        Options::builder()
+            .publishable_key(PK_LIVE)
+            .secret_key("sk_live_state_tests")
+            .debug_headers(debug_headers)
+            .build()
+            .unwrap()
+    }
+
+    /// A document GET with `__client_uat=1` and no session token: a handshake in page mode.
+    fn handshake(debug_headers: bool) -> RequestState {
+        let request = TestRequest::get("/dashboard")
+            .header("host", "app.example.com")
+            .header("cookie", "__client_uat=1")
+            .header("sec-fetch-dest", "document")
+            .build();
+        try_authenticate_request(&request, &options(debug_headers)).unwrap()
+    }
+
+    fn body(rejection: &Rejection) -> serde_json::Value {
+        serde_json::from_str(&rejection.body).unwrap()
+    }
+
+    #[test]
+    fn a_handshake_answered_as_an_api_is_signed_out_without_redirect() {
+        let page = handshake(true);
+        assert_eq!(page.status(), AuthStatus::Handshake);
+        assert_eq!(page.disposition(), Disposition::Redirect);
+        assert!(page.location().is_some());
+        assert!(!page.is_api());
+
+        let api = page.clone().into_api();
+        assert!(api.is_api());
+        assert_eq!(api.status(), AuthStatus::SignedOut);
+        assert!(!api.is_signed_in());
+        assert_eq!(api.reason(), page.reason());
+        assert_eq!(
+            api.reason(),
+            Some(&Reason::Auth(AuthErrorReason::ClientUatWithoutSessionToken))
+        );
+        assert_eq!(api.message(), page.message());
+        assert_eq!(api.token_type(), Some(TokenType::SessionToken));
+        assert!(matches!(
+            api.auth(),
+            Auth::SignedOutSession { pending: false }
+        ));
+        assert_eq!(api.disposition(), Disposition::Continue);
+        assert_eq!(api.location(), None);
+        for gone in [LOCATION, CACHE_CONTROL, SET_COOKIE] {
+            assert!(!api.headers().contains_key(&gone), "{gone}");
+        }
+        assert_eq!(
+            api.headers().get(X_CLERK_AUTH_STATUS).unwrap(),
+            "signed-out"
+        );
+        assert_eq!(
+            api.headers().get(X_CLERK_AUTH_REASON).unwrap(),
+            "client-uat-but-no-session-token"
+        );
+        assert!(api
+            .headers()
+            .keys()
+            .all(|n| n.as_str().starts_with("x-clerk-auth-")));
+
+        let rejection = api.rejection().unwrap();
+        assert_eq!(rejection.status, 401);
+        assert_eq!(
+            rejection.www_authenticate.as_ref().unwrap(),
+            r#"Bearer error="invalid_token""#
+        );
+        assert_eq!(
+            body(&rejection),
+            serde_json::json!({
+                "status": "signed-out",
+                "reason": "client-uat-but-no-session-token",
+                "message": "",
+            })
+        );
+        // Idempotent.
+        let again = api.clone().into_api();
+        assert_eq!(again.headers(), api.headers());
+        assert_eq!(again.rejection(), api.rejection());
+    }
+
+    #[test]
+    fn without_debug_headers_an_api_handshake_carries_no_header() {
+        let api = handshake(false).into_api();
+        assert_eq!(api.status(), AuthStatus::SignedOut);
+        assert!(api.headers().is_empty(), "{:?}", api.headers());
+        assert_eq!(api.rejection().unwrap().status, 401);
+    }
+
+    #[test]
+    fn page_mode_rejections_carry_no_challenge() {
+        let request = TestRequest::get("/api/me")
+            .header("host", "app.example.com")
+            .build();
+        let page = try_authenticate_request(&request, &options(true)).unwrap();
+        assert!(!page.is_api());
+        let rejection = page.rejection().unwrap();
+        assert_eq!(rejection.status, 401);
+        assert_eq!(rejection.www_authenticate, None);
+        assert!(!format!("{page:?}").contains("api"));
+
+        // The same signed-out state as an API: same status, headers and body, plus the challenge.
+        let api = page.clone().into_api();
+        assert_eq!(api.status(), page.status());
+        assert_eq!(api.headers(), page.headers());
+        let api_rejection = api.rejection().unwrap();
+        assert_eq!(api_rejection.body, rejection.body);
+        assert_eq!(
+            api_rejection.www_authenticate.as_ref().unwrap(),
+            r#"Bearer error="invalid_token""#
+        );
+        assert!(format!("{api:?}").contains("api: true"));
+    }
+
+    #[test]
+    fn a_key_set_outage_answered_as_an_api_stays_503_without_challenge() {
+        let outage = RequestState::signed_out(
+            Some(TokenType::SessionToken),
+            Reason::Token(TokenVerificationErrorReason::JwkRemoteFailedToLoad),
+            String::new(),
+            Auth::SignedOutSession { pending: false },
+            HeaderMap::new(),
+        )
+        .into_api();
+        assert!(outage.is_key_set_outage());
+        let rejection = outage.rejection().unwrap();
+        assert_eq!(rejection.status, 503);
+        assert_eq!(rejection.www_authenticate, None);
+        assert_eq!(body(&rejection)["reason"], "jwk-remote-failed-to-load");
+    }
+
+    #[test]
+    fn a_handshake_without_location_answered_as_an_api_is_not_a_server_error() {
+        let reason = Reason::Auth(AuthErrorReason::DevBrowserMissing);
+        let page = RequestState::handshake(reason.clone(), "m".to_owned(), HeaderMap::new());
+        assert_eq!(page.disposition(), Disposition::ServerError);
+        let api = page.into_api();
+        assert_eq!(api.disposition(), Disposition::Continue);
+        assert_eq!(api.status(), AuthStatus::SignedOut);
+        assert_eq!(api.reason(), Some(&reason));
+        assert_eq!(api.message(), Some("m"));
+        assert_eq!(api.rejection().unwrap().status, 401);
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_signed_in_state_answered_as_an_api_keeps_its_cookies_but_not_its_redirect() {
+        use crate::testing::{KeyPair, TokenMinter};
+
+        let keys = KeyPair::shared();
+        let session = TokenMinter::new(keys)
+            .issued_at(std::time::SystemTime::now())
+            .ttl(std::time::Duration::from_secs(600))
+            .mint();
+        let directives = serde_json::json!([
+            format!("__session={session}; Path=/"),
+            "__client_uat=1700000000; Path=/",
+        ]);
+        let handshake_token = keys.sign(
+            serde_json::json!({"alg": "RS256", "typ": "JWT", "kid": "ins_2test"}),
+            serde_json::json!({ "handshake": directives }),
+        );
+        // A development instance resolving a handshake token: signed in, `307` to the clean URL.
+        let options = Options::builder()
+            .publishable_key("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k")
+            .secret_key("sk_test_state_tests")
+            .jwt_key(keys.public_pem())
+            .build()
+            .unwrap();
+        let request = TestRequest::get(format!("/p?__clerk_handshake={handshake_token}"))
+            .header("host", "app.example.com")
+            .build();
+        let page = try_authenticate_request(&request, &options).unwrap();
+        assert!(page.is_signed_in());
+        assert_eq!(page.disposition(), Disposition::Redirect);
+
+        let api = page.into_api();
+        assert!(api.is_signed_in());
+        assert_eq!(api.disposition(), Disposition::Continue);
+        assert!(!api.headers().contains_key(LOCATION));
+        assert!(!api.headers().contains_key(CACHE_CONTROL));
+        assert_eq!(api.headers().get_all(SET_COOKIE).iter().count(), 2);
+        assert_eq!(api.rejection(), None);
+        assert_eq!(api.token(), Some(session.as_str()));
     }
 }

@@ -37,32 +37,53 @@ const HANDSHAKE_ERROR_BODY: &str =
 ///   otherwise it appends the state's headers (several `set-cookie` kept) to the application's
 ///   response and, when [`SignedIn`](crate::SignedIn) refused the request, gives the error
 ///   response the rejection's JSON body (`401`/`503`, `application/json`).
+/// - Paths under an [`api_prefix`](ClerkAuth::api_prefix) are API routes: never redirected.
 pub struct ClerkAuth {
     options: Result<Options, ConfigError>,
+    api_prefixes: Vec<Vec<String>>,
 }
 
 impl ClerkAuth {
     /// The fairing with these options.
     pub fn new(options: Options) -> Self {
-        Self {
-            options: Ok(options),
-        }
+        Self::with(Ok(options))
     }
 
     /// The fairing configured from Clerk's environment variables (`CLERK_SECRET_KEY`, …, see
     /// [`Options::from_env`]). A configuration error aborts the launch.
     pub fn from_env() -> Self {
-        Self {
-            options: Options::from_env(),
-        }
+        Self::with(Options::from_env())
     }
 
     /// The fairing configured through `lookup`, with the variable names of
     /// [`Options::from_env`]. A configuration error aborts the launch.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        Self::with(Options::from_env_with(lookup))
+    }
+
+    fn with(options: Result<Options, ConfigError>) -> Self {
         Self {
-            options: Options::from_env_with(lookup),
+            options,
+            api_prefixes: Vec::new(),
         }
+    }
+
+    /// Marks the requests whose path is under `prefix` (say `"/api"`: `/api` and `/api/…`, not
+    /// `/apiary`) as API requests: they are never answered with a redirect, even a document
+    /// request. A state that would be a handshake is signed out instead (same reason), and
+    /// [`SignedIn`](crate::SignedIn) refuses a signed-out request with `401`,
+    /// `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
+    /// `503`). See [`RequestState::into_api`](clerk_auth_core::RequestState::into_api).
+    ///
+    /// Call it once per prefix. The fairing decides before routing, so the prefix is matched on
+    /// the request's path (segment by segment, percent-decoded, as Rocket's router does), not on
+    /// a route: give the prefix your API routes are mounted under. `"/"` makes every route an API.
+    #[must_use]
+    pub fn api_prefix(mut self, prefix: &str) -> Self {
+        let segments = prefix.split('/').filter(|s| !s.is_empty());
+        self.api_prefixes
+            .push(segments.map(str::to_owned).collect());
+        self
     }
 }
 
@@ -85,9 +106,11 @@ impl Fairing for ClerkAuth {
         match &self.options {
             Ok(options) => {
                 let route = Route::ranked(INTERRUPT_RANK, Method::Get, INTERRUPT_PATH, interrupted);
-                Ok(rocket
-                    .manage(Managed(options.clone()))
-                    .mount("/", vec![route]))
+                let managed = Managed {
+                    options: options.clone(),
+                    api_prefixes: self.api_prefixes.clone(),
+                };
+                Ok(rocket.manage(managed).mount("/", vec![route]))
             }
             Err(error) => {
                 rocket::error!("clerk-auth: invalid configuration: {error}");
@@ -118,6 +141,12 @@ impl Fairing for ClerkAuth {
                         if response.status().code == rejection.status {
                             let status = response.status();
                             set_json(response, status, rejection.body);
+                            // `WWW-Authenticate` on a 401 under an API prefix.
+                            if let Some(Ok(value)) =
+                                rejection.www_authenticate.as_ref().map(|v| v.to_str())
+                            {
+                                response.set_raw_header("WWW-Authenticate", value.to_owned());
+                            }
                         }
                     }
                 }

@@ -13,9 +13,27 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
-/// The options, managed by the [`ClerkAuth`](crate::ClerkAuth) fairing. Private, so that it
-/// never collides with an `Options` the application manages itself.
-pub(crate) struct Managed(pub(crate) Options);
+/// The options and the API path prefixes, managed by the [`ClerkAuth`](crate::ClerkAuth)
+/// fairing. Private, so that it never collides with an `Options` the application manages itself.
+pub(crate) struct Managed {
+    pub(crate) options: Options,
+    /// Each prefix as its non-empty segments.
+    pub(crate) api_prefixes: Vec<Vec<String>>,
+}
+
+impl Managed {
+    /// Whether `request` is under an API prefix, compared segment by segment on the
+    /// percent-decoded path, as Rocket's router matches it (so `/api` covers `/api` and
+    /// `/api/me`, not `/apiary`).
+    fn is_api(&self, request: &Request<'_>) -> bool {
+        self.api_prefixes.iter().any(|prefix| {
+            let mut segments = request.uri().path().segments();
+            prefix
+                .iter()
+                .all(|want| segments.next() == Some(want.as_str()))
+        })
+    }
+}
 
 /// The decision for one request, computed once (by the fairing or the first guard) and cached in
 /// the request.
@@ -74,9 +92,16 @@ pub(crate) async fn decision<'r>(request: &'r Request<'_>) -> &'r Decision {
 }
 
 async fn decide(request: &Request<'_>) -> Decision {
-    let Some(Managed(options)) = request.rocket().state::<Managed>() else {
+    let Some(managed) = request.rocket().state::<Managed>() else {
         return Decision::Unconfigured;
     };
+    match authenticate(request, &managed.options).await {
+        Decision::State(state) if managed.is_api(request) => Decision::State(state.into_api()),
+        decided => decided,
+    }
+}
+
+async fn authenticate(request: &Request<'_>, options: &Options) -> Decision {
     let view = RocketRequest(request);
     match try_authenticate_request(&view, options) {
         Ok(state) => Decision::State(state),

@@ -67,6 +67,14 @@
 //!   debug headers, so your catchers need not know about Clerk. (A handler taking
 //!   `Option<SignedIn>` that itself answers the same `401`/`503` gets that body too.)
 //!
+//! # API routes
+//!
+//! `ClerkAuth::new(options).api_prefix("/api")` ([`ClerkAuth::api_prefix`]) marks the requests
+//! under `/api` as API requests: never redirected, even a document request. A request that would
+//! get the handshake is signed out instead, and [`SignedIn`] refuses it with `401`,
+//! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
+//! `503`). The fairing decides before routing, so API routes are chosen by path prefix.
+//!
 //! # Features
 //!
 //! None. Tests use `clerk-auth-core`'s `testing` feature (key pair, token minter, a local Backend

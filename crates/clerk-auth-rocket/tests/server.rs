@@ -332,3 +332,108 @@ fn dev_handshake_token_redirects_any_method_with_every_set_cookie() {
     }
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no handler ran");
 }
+
+#[test]
+fn api_prefix_answers_401_where_pages_get_307() {
+    let options = pem_options().build().unwrap();
+    let (rocket, hits) = app(options);
+    let server = serve(rocket);
+    let agent = agent();
+    let sent = [("Cookie", "__client_uat=1"), ("Sec-Fetch-Dest", "document")];
+
+    // A page: the handshake redirect.
+    let page = get(&agent, &format!("{}/api/me", server.base), &sent);
+    assert_eq!(page.status, 307);
+    assert!(page.header("location").is_some());
+    assert_eq!(page.header("www-authenticate"), None);
+
+    // The same request under the API prefix: 401 with the challenge, never a redirect.
+    let api = get(&agent, &format!("{}/v1/api/me", server.base), &sent);
+    assert_eq!(api.status, 401, "{api:?}");
+    assert_eq!(
+        api.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(
+        api.json(),
+        json!({"status": "signed-out", "reason": "client-uat-but-no-session-token", "message": ""})
+    );
+    assert_eq!(api.header("location"), None);
+    assert_eq!(api.header("cache-control"), None);
+    assert!(
+        api.header_all("set-cookie")
+            .iter()
+            .all(|c| !c.starts_with("__clerk_redirect_count")),
+        "{api:?}"
+    );
+    assert_eq!(api.header("x-clerk-auth-status"), Some("signed-out"));
+    assert_eq!(
+        api.header("x-clerk-auth-reason"),
+        Some("client-uat-but-no-session-token")
+    );
+
+    // Handlers that do not require a session run, signed out, without a challenge.
+    let res = get(&agent, &format!("{}/v1/optional", server.base), &sent);
+    assert_eq!((res.status, res.body.as_str()), (200, "none"));
+    assert_eq!(res.header("www-authenticate"), None);
+    let res = get(&agent, &format!("{}/v1/state", server.base), &sent);
+    assert_eq!((res.status, res.body.as_str()), (200, "signed-out false"));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    // The prefix is matched by segment on the decoded path, as the router matches.
+    let res = get(&agent, &format!("{}/v%31/api/me", server.base), &sent);
+    assert_eq!(res.status, 401, "{res:?}");
+    let res = get(&agent, &format!("{}/v1x/api/me", server.base), &sent);
+    assert_eq!(res.status, 307, "not under the prefix");
+
+    // A valid Bearer token: 200.
+    let bearer = format!("Bearer {}", token(KeyPair::shared()));
+    let res = get(
+        &agent,
+        &format!("{}/v1/api/me", server.base),
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.json()["userId"], "user_2test");
+    assert_eq!(res.header("www-authenticate"), None);
+
+    // No token at all: 401 with the challenge (the page route has none).
+    let res = get(&agent, &format!("{}/v1/api/me", server.base), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(res.json()["reason"], "session-token-and-uat-missing");
+    let res = get(&agent, &format!("{}/api/me", server.base), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(res.header("www-authenticate"), None);
+}
+
+#[test]
+fn api_prefix_keeps_503_for_a_key_set_outage() {
+    let emulator = BackendApiServer::start("sk_live_outage_api").unwrap();
+    emulator.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::json(500, &json!({"errors": []}))),
+    );
+    let options = Options::builder()
+        .publishable_key(PK_LIVE)
+        .secret_key(emulator.secret())
+        .api_url(emulator.url())
+        .jwks_max_attempts(1)
+        .build()
+        .unwrap();
+    let (rocket, _) = app(options);
+    let server = serve(rocket);
+    let bearer = format!("Bearer {}", token(KeyPair::shared()));
+    let res = get(
+        &agent(),
+        &format!("{}/v1/api/me", server.base),
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(res.status, 503, "{res:?}");
+    assert_eq!(res.json()["reason"], "jwk-remote-failed-to-load");
+    assert_eq!(res.header("www-authenticate"), None);
+}

@@ -104,11 +104,19 @@ async fn decide(options: Options, request: WarpRequest) -> Result<RequestState, 
 pub fn auth_state(
     options: Options,
 ) -> impl Filter<Extract = (AuthState,), Error = Rejection> + Clone {
+    auth_state_with(options, false)
+}
+
+/// [`auth_state`], for a page (`api == false`) or an API route ([`crate::api`]).
+pub(crate) fn auth_state_with(
+    options: Options,
+    api: bool,
+) -> impl Filter<Extract = (AuthState,), Error = Rejection> + Clone {
     request().and_then(move |request: WarpRequest| {
         let options = options.clone();
         async move {
             let state = decide(options, request).await?;
-            let state = AuthState(Arc::new(state));
+            let state = AuthState(Arc::new(if api { state.into_api() } else { state }));
             match state.disposition() {
                 Disposition::Continue => Ok(state),
                 Disposition::Redirect => Err(warp::reject::custom(ClerkRejection::Redirect(state))),
@@ -126,7 +134,15 @@ pub fn auth_state(
 pub fn signed_in(
     options: Options,
 ) -> impl Filter<Extract = (SignedIn,), Error = Rejection> + Clone {
-    auth_state(options).and_then(|state: AuthState| async move {
+    signed_in_with(options, false)
+}
+
+/// [`signed_in`], for a page or an API route.
+pub(crate) fn signed_in_with(
+    options: Options,
+    api: bool,
+) -> impl Filter<Extract = (SignedIn,), Error = Rejection> + Clone {
+    auth_state_with(options, api).and_then(|state: AuthState| async move {
         match state.rejection() {
             None => Ok(SignedIn(state)),
             Some(rejection) => Err(warp::reject::custom(ClerkRejection::Unauthorized {
@@ -144,7 +160,15 @@ pub fn signed_in(
 pub fn optional_signed_in(
     options: Options,
 ) -> impl Filter<Extract = (Option<SignedIn>,), Error = Rejection> + Clone {
-    auth_state(options).map(|state: AuthState| state.signed_in())
+    optional_signed_in_with(options, false)
+}
+
+/// [`optional_signed_in`], for a page or an API route.
+pub(crate) fn optional_signed_in_with(
+    options: Options,
+    api: bool,
+) -> impl Filter<Extract = (Option<SignedIn>,), Error = Rejection> + Clone {
+    auth_state_with(options, api).map(|state: AuthState| state.signed_in())
 }
 
 /// The decision for one request, from [`auth_state`]. Dereferences to [`RequestState`]

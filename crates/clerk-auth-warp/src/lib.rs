@@ -66,6 +66,14 @@
 //! (as above), or have every route run an [`auth_state`]-based filter. An unrecovered
 //! [`ClerkRejection`] is answered `500` by warp.
 //!
+//! # API routes
+//!
+//! The filters of [`api`] (`api::signed_in`, `api::optional_signed_in`, `api::auth_state`)
+//! never lead to a redirect, even for a document request: a request that would get the handshake
+//! is signed out instead, and [`recover`] answers a refused `api::signed_in` with `401`,
+//! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
+//! `503`). Use them on JSON APIs; pages keep the handshake.
+//!
 //! # Features
 //!
 //! None of its own. Serving needs warp's `server` feature (warp 0.4 moved `warp::serve` behind
@@ -84,6 +92,7 @@
 //! - Always answer with [`AuthState::reply`] / [`SignedIn::reply`]: a handshake or a refresh sets
 //!   cookies the browser needs.
 
+pub mod api;
 mod filter;
 mod reject;
 

@@ -414,3 +414,101 @@ fn resolved_handshake_runs_the_handler_and_appends_every_set_cookie() {
     assert_eq!(res.json()["userId"], "user_2warp");
     assert_eq!(res.header_all("set-cookie"), directives);
 }
+
+#[test]
+fn api_filters_answer_401_where_pages_get_307() {
+    let keys = KeyPair::shared();
+    let server = Server::start(pem_options(keys).build().unwrap());
+    let agent = agent();
+    let sent = [("cookie", "__client_uat=1"), ("sec-fetch-dest", "document")];
+
+    // A page: the handshake redirect.
+    let page = get(&agent, &server.url("/api/me"), &sent);
+    assert_eq!(page.status, 307);
+    assert!(page.header("location").is_some());
+    assert_eq!(page.header("www-authenticate"), None);
+
+    // The same request on an API route: 401 with the challenge, never a redirect.
+    let api = get(&agent, &server.url("/v1/api/me"), &sent);
+    assert_eq!(api.status, 401, "{:?}", api.headers);
+    assert_eq!(
+        api.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(
+        api.json(),
+        json!({"status": "signed-out", "reason": "client-uat-but-no-session-token", "message": ""})
+    );
+    assert_eq!(api.header("location"), None);
+    assert_eq!(api.header("cache-control"), None);
+    assert!(
+        api.header_all("set-cookie")
+            .iter()
+            .all(|c| !c.starts_with("__clerk_redirect_count")),
+        "{:?}",
+        api.headers
+    );
+    assert_eq!(api.header("x-clerk-auth-status"), Some("signed-out"));
+    assert_eq!(
+        api.header("x-clerk-auth-reason"),
+        Some("client-uat-but-no-session-token")
+    );
+
+    // The optional and public API filters run, signed out, without a challenge.
+    let res = get(&agent, &server.url("/v1/api/optional"), &sent);
+    assert_eq!((res.status, res.body.as_str()), (200, "none"));
+    let res = get(&agent, &server.url("/v1/state"), &sent);
+    assert_eq!((res.status, res.body.as_str()), (200, "signed-out"));
+    assert_eq!(res.header("www-authenticate"), None);
+    assert_eq!(res.header("x-clerk-auth-status"), Some("signed-out"));
+
+    // A valid Bearer token: 200.
+    let good = format!("Bearer {}", token(keys));
+    let res = get(
+        &agent,
+        &server.url("/v1/api/me"),
+        &[("authorization", &good)],
+    );
+    assert_eq!(res.status, 200, "{}", res.body);
+    assert_eq!(res.json()["userId"], "user_2warp");
+    assert_eq!(res.header("www-authenticate"), None);
+
+    // No token at all: 401 with the challenge (the page route has none).
+    let res = get(&agent, &server.url("/v1/api/me"), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(
+        res.header("www-authenticate"),
+        Some(r#"Bearer error="invalid_token""#)
+    );
+    assert_eq!(res.json()["reason"], "session-token-and-uat-missing");
+    let res = get(&agent, &server.url("/api/me"), &[]);
+    assert_eq!(res.status, 401);
+    assert_eq!(res.header("www-authenticate"), None);
+}
+
+#[test]
+fn api_filters_keep_503_for_a_key_set_outage() {
+    let emulator = BackendApiServer::start("sk_live_warp_outage_api").unwrap();
+    emulator.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::json(500, &json!({"error": "down"}))),
+    );
+    let server = Server::start(
+        jwks_options(&emulator)
+            .jwks_max_attempts(1)
+            .build()
+            .unwrap(),
+    );
+    let res = get(
+        &agent(),
+        &server.url("/v1/api/me"),
+        &[(
+            "authorization",
+            &format!("Bearer {}", token(KeyPair::shared())),
+        )],
+    );
+    assert_eq!(res.status, 503, "{}", res.body);
+    assert_eq!(res.json()["reason"], "jwk-remote-failed-to-load");
+    assert_eq!(res.header("www-authenticate"), None);
+}

@@ -116,11 +116,13 @@ fn plain_patch(hits: &State<Hits>) -> &'static str {
     "plain"
 }
 
-/// The test app: the fairing and a few routes; the counter of handler runs.
+/// The test app: the fairing and a few routes; the counter of handler runs. `/api/me`,
+/// `/optional` and `/state` are also mounted under `/v1`, an API prefix.
 pub fn app(options: Options) -> (Rocket<Build>, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let rocket = rocket::build()
-        .attach(ClerkAuth::new(options))
+        .attach(ClerkAuth::new(options).api_prefix("/v1"))
+        .mount("/v1", routes![me, optional, state])
         .manage(Hits(hits.clone()))
         .mount(
             "/",

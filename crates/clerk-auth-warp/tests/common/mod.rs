@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::{Options, OptionsBuilder};
-use clerk_auth_warp::{auth_state, optional_signed_in, recover, signed_in, AuthState, SignedIn};
+use clerk_auth_warp::{
+    api, auth_state, optional_signed_in, recover, signed_in, AuthState, SignedIn,
+};
 use warp::{Filter, Rejection, Reply};
 
 pub const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
@@ -29,7 +31,8 @@ pub fn pem_options(keys: &KeyPair) -> OptionsBuilder {
         .api_url("http://127.0.0.1:9")
 }
 
-/// The app: `/api/me` (required), `/api/optional` (optional), every other path public.
+/// The app: `/api/me` (required), `/api/optional` (optional), the same two and `/v1/state`
+/// (public) under `/v1` with the API filters, every other path public.
 pub fn app(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
     let me = warp::path!("api" / "me")
         .and(signed_in(options.clone()))
@@ -43,6 +46,18 @@ pub fn app(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rej
             }
             None => "none".to_owned(),
         });
+    let api_me = warp::path!("v1" / "api" / "me")
+        .and(api::signed_in(options.clone()))
+        .map(|auth: SignedIn| auth.reply(warp::reply::json(&auth.auth_json())));
+    let api_optional = warp::path!("v1" / "api" / "optional")
+        .and(api::optional_signed_in(options.clone()))
+        .map(|auth: Option<SignedIn>| if auth.is_some() { "some" } else { "none" });
+    let api_state = warp::path!("v1" / "state")
+        .and(api::auth_state(options.clone()))
+        .map(|auth: AuthState| {
+            let status = auth.status().to_string();
+            auth.reply(status)
+        });
     let public = auth_state(options).map(|auth: AuthState| {
         let who = match auth.session().and_then(|s| s.user_id.as_deref()) {
             Some(user) => format!("signed-in {user}"),
@@ -50,7 +65,13 @@ pub fn app(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rej
         };
         auth.reply(warp::reply::html(who))
     });
-    me.or(optional).recover(recover).or(public).recover(recover)
+    me.or(optional)
+        .or(api_me)
+        .or(api_optional)
+        .or(api_state)
+        .recover(recover)
+        .or(public)
+        .recover(recover)
 }
 
 pub struct Server {
