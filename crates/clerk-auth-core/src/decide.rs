@@ -1081,9 +1081,11 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             None => format!(
                 "{}: verified-token cache miss; alg {:?}, kid {:?}: key {}",
                 token_hint(token),
-                jwt.header_param("alg")
-                    .and_then(|a| a.as_str())
-                    .unwrap_or("(none)"),
+                short(
+                    jwt.header_param("alg")
+                        .and_then(|a| a.as_str())
+                        .unwrap_or("(none)")
+                ),
                 short(jwt.kid().unwrap_or("(none)")),
                 if verifier.source().needs_io(&jwt) {
                     "not in memory: fetched from the key source"

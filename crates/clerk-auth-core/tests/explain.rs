@@ -466,3 +466,22 @@ fn the_iat_check_alone_reports_skew() {
     assert_step(&e, "§3.3", "fails (token-iat-in-the-future)");
     assert_eq!(reported_offset(&e), 30, "{e}");
 }
+
+#[test]
+fn hostile_header_values_are_shortened_and_escaped() {
+    let kid = format!("{}\nFAKE LOG LINE", "k".repeat(500));
+    let t = TokenMinter::new(KeyPair::shared())
+        .issued_at(at(0))
+        .kid(&kid)
+        .header("alg", serde_json::json!("x".repeat(400)))
+        .mint();
+    let e = explain_request(&TestRequest::get(URL).bearer(&t).build(), &options());
+    let step = e
+        .steps()
+        .iter()
+        .find(|s| s.rule() == "§3.2")
+        .expect("a key step");
+    assert!(step.detail().len() < 300, "{}", step.detail());
+    assert!(step.detail().contains(&format!("kid \"{}…\"", "k".repeat(64))));
+    assert!(!e.to_string().contains("\nFAKE LOG LINE"));
+}
