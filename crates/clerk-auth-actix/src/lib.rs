@@ -36,6 +36,14 @@
 //! async fn main() -> std::io::Result<()> {
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … A bad configuration fails here.
 //!     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+//!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
+//!     let report = clerk_auth_actix::self_check(clerk.options())
+//!         .await
+//!         .map_err(std::io::Error::other)?;
+//!     if !report.is_ok() {
+//!         eprintln!("{report}");
+//!         std::process::exit(1);
+//!     }
 //!     HttpServer::new(move || {
 //!         App::new()
 //!             .wrap(clerk.clone())
@@ -48,6 +56,17 @@
 //!     .await
 //! }
 //! ```
+//!
+//! # Self-check at startup
+//!
+//! Before the server starts, [`self_check`](fn@self_check)`(clerk.options()).await` runs the
+//! core's [self-check](mod@clerk_auth_core::self_check) on actix's blocking pool: it proves the
+//! configuration, fetches Clerk's key set (so the first requests find the keys cached) and logs
+//! each finding through `tracing`, naming the environment variable to fix. Only what makes
+//! authentication impossible is an error ([`SelfCheckReport::is_ok`] is `false`; a secret key the
+//! Backend API refuses, say): do not start. Anything else is a warning: start; the key set is
+//! retried in the background. The quick start above shows the call; the findings are `tracing`
+//! events, so install a subscriber (`tracing-subscriber`, say) to see the warnings.
 //!
 //! # API routes
 //!
@@ -84,11 +103,14 @@
 mod error;
 mod extract;
 mod middleware;
+mod self_check;
 
 pub use clerk_auth_core;
+pub use clerk_auth_core::SelfCheckReport;
 pub use error::ClerkAuthError;
 pub use extract::{AuthState, SignedIn};
 pub use middleware::{ActixRequest, ClerkAuth, ClerkAuthMiddleware};
+pub use self_check::self_check;
 
 // The actix-web guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]

@@ -1,8 +1,9 @@
 //! The [`ClerkAuth`] fairing: manages the options, decides every request once, and writes the
 //! state onto the response.
 
+use clerk_auth_core::self_check::self_check;
 use clerk_auth_core::state::Disposition;
-use clerk_auth_core::{ConfigError, Options};
+use clerk_auth_core::{ConfigError, Options, SelfCheckReport};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Method, Status};
@@ -27,6 +28,13 @@ const HANDSHAKE_ERROR_BODY: &str =
 /// - On ignite it manages the options (the guards find them there) and mounts one internal route
 ///   at [`INTERRUPT_PATH`]. With a configuration error (say [`ClerkAuth::from_env`] without
 ///   `CLERK_SECRET_KEY`), ignition fails and the launch aborts with the error logged.
+/// - On ignite it also runs the core's start-up [self-check](mod@clerk_auth_core::self_check) on a
+///   blocking thread (on by default; [`self_check`](ClerkAuth::self_check) turns it off). It
+///   fetches the key set now (the first requests find the keys cached) and logs every finding,
+///   naming the environment variable to fix. An **error** (authentication is impossible, say a
+///   secret key the Backend API refuses) aborts the launch; a **warning** (say the key set
+///   cannot be fetched right now) is logged and the launch goes on, while a background thread
+///   keeps retrying the fetch.
 /// - On request it decides the request once (memoised; the guards reuse it). When the state asks
 ///   for a `307` redirect, or the request cannot be decided (`500`), a fairing cannot answer
 ///   directly, so it rewrites the request to [`INTERRUPT_PATH`] (method `GET`, or `HEAD` for
@@ -41,6 +49,7 @@ const HANDSHAKE_ERROR_BODY: &str =
 pub struct ClerkAuth {
     options: Result<Options, ConfigError>,
     api_prefixes: Vec<Vec<String>>,
+    self_check: bool,
 }
 
 impl ClerkAuth {
@@ -65,7 +74,27 @@ impl ClerkAuth {
         Self {
             options,
             api_prefixes: Vec::new(),
+            self_check: true,
         }
+    }
+
+    /// Whether to run the start-up self-check on ignite
+    /// ([`clerk_auth_core::self_check`](mod@clerk_auth_core::self_check)). Defaults to `true`.
+    ///
+    /// The check takes up to the key-set fetch budget (3.5 s by default) of the launch, on a
+    /// blocking thread. It logs each finding through `tracing` (target `clerk_auth`) and through
+    /// Rocket's logger, naming the variable at fault, never its value. An error aborts the launch
+    /// (authentication would be impossible: a bad key, a secret key the Backend API refuses);
+    /// warnings are logged and the launch goes on (requests with session tokens are signed out,
+    /// `503`, until the key set can be fetched; a background thread retries).
+    ///
+    /// Turn it off (`false`) when the launch must not touch the network, or in tests that count
+    /// the key-set fetches made by requests. A configuration that cannot be built still aborts the
+    /// launch either way.
+    #[must_use]
+    pub fn self_check(mut self, on: bool) -> Self {
+        self.self_check = on;
+        self
     }
 
     /// Marks the requests whose path is under `prefix` (say `"/api"`: `/api` and `/api/…`, not
@@ -105,6 +134,9 @@ impl Fairing for ClerkAuth {
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         match &self.options {
             Ok(options) => {
+                if self.self_check && !run_self_check(options).await {
+                    return Err(rocket);
+                }
                 let route = Route::ranked(INTERRUPT_RANK, Method::Get, INTERRUPT_PATH, interrupted);
                 let managed = Managed {
                     options: options.clone(),
@@ -164,6 +196,38 @@ impl Fairing for ClerkAuth {
                 response.adjoin_raw_header(name.as_str(), value);
             }
         }
+    }
+}
+
+/// Runs the self-check on a blocking thread and logs the report; `false` when the launch must
+/// abort (an error, or a check that could not complete).
+async fn run_self_check(options: &Options) -> bool {
+    let options = options.clone();
+    let report = match rocket::tokio::task::spawn_blocking(move || self_check(&options)).await {
+        Ok(report) => report,
+        Err(error) => {
+            rocket::error!("clerk-auth: the start-up self-check did not complete: {error}");
+            return false;
+        }
+    };
+    report.log();
+    log_to_rocket(&report);
+    report.is_ok()
+}
+
+/// Writes the findings to Rocket's log too (Rocket logs through `log`, not `tracing`; during
+/// ignition its logger runs at its default level, the configured one applies afterwards):
+/// errors as errors, warnings as warnings, one line each, naming the variable at fault. A clean
+/// report is left to `tracing` (one `info` event), so that a clean launch prints nothing more.
+fn log_to_rocket(report: &SelfCheckReport) {
+    for finding in report.errors() {
+        rocket::error!("clerk-auth self-check: {finding}");
+    }
+    for finding in report.warnings() {
+        rocket::warn!("clerk-auth self-check: {finding}");
+    }
+    if !report.is_ok() {
+        rocket::error!("clerk-auth: the self-check found an error: aborting the launch");
     }
 }
 

@@ -42,10 +42,37 @@
 //!
 //! #[rocket::launch]
 //! fn rocket() -> _ {
-//!     // Reads CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ... A bad configuration aborts the launch.
+//!     // Reads CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ... A bad configuration, or a secret key
+//!     // Clerk refuses, aborts the launch (see "Self-check at startup" below).
 //!     rocket::build()
 //!         .attach(ClerkAuth::from_env())
 //!         .mount("/", routes![me, admin, index])
+//! }
+//! ```
+//!
+//! # Self-check at startup
+//!
+//! On ignite, the fairing runs the core's [self-check](mod@clerk_auth_core::self_check) on a
+//! blocking thread: it proves the configuration, fetches Clerk's key set (so the first requests
+//! find the keys cached) and logs each finding, naming the environment variable to fix (through
+//! `tracing`, target `clerk_auth`, and through Rocket's logger). Only what makes authentication
+//! impossible aborts the launch: a configuration that does not build, or a secret key the
+//! Backend API refuses (`CLERK_SECRET_KEY`). Anything else, say a key set that cannot be fetched
+//! right now (`CLERK_API_URL`), is a loud warning: Rocket launches, requests with session tokens
+//! are signed out (`503` on protected routes) until the keys load, and a background thread
+//! retries.
+//!
+//! The check adds at most the key-set fetch budget (3.5 s by default) to the launch. With a PEM
+//! key (`CLERK_JWT_KEY`) nothing is fetched. Turn it off with
+//! [`ClerkAuth::self_check`]`(false)`:
+//!
+//! ```no_run
+//! use clerk_auth_rocket::ClerkAuth;
+//!
+//! #[rocket::launch]
+//! fn rocket() -> _ {
+//!     // No key-set fetch at launch: the first request with a session token fetches it.
+//!     rocket::build().attach(ClerkAuth::from_env().self_check(false))
 //! }
 //! ```
 //!

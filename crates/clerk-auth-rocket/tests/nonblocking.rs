@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::Options;
-use support::{agent, app, get, serve};
+use support::{agent, app_without_self_check, get, serve};
 
 const CONCURRENT: usize = 50;
 
@@ -40,7 +40,8 @@ fn cached_keys_answer_while_a_cold_fetch_waits() {
         .jwks_fetch_budget(Duration::from_secs(4))
         .build()
         .unwrap();
-    let (rocket, _) = app(options);
+    // No self-check at launch: the first request below warms the cache.
+    let (rocket, _) = app_without_self_check(options);
     let server = serve(rocket);
     let me = format!("{}/api/me", server.base);
 

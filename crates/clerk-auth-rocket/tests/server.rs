@@ -10,7 +10,9 @@ use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoin
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{authenticate_request, Options, OptionsBuilder, TestRequest};
 use serde_json::json;
-use support::{agent, app, assert_state_headers, expected, get, request, serve};
+use support::{
+    agent, app, app_without_self_check, assert_state_headers, expected, get, request, serve,
+};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 
@@ -195,7 +197,8 @@ fn key_set_outage_is_503() {
         .jwks_max_attempts(1)
         .build()
         .unwrap();
-    let (rocket, _) = app(options);
+    // The request itself meets the outage: no fetch at launch.
+    let (rocket, _) = app_without_self_check(options);
     let server = serve(rocket);
     let bearer = format!("Bearer {}", token(KeyPair::shared()));
     let reply = get(
@@ -425,7 +428,8 @@ fn api_prefix_keeps_503_for_a_key_set_outage() {
         .jwks_max_attempts(1)
         .build()
         .unwrap();
-    let (rocket, _) = app(options);
+    // The request itself meets the outage: no fetch at launch.
+    let (rocket, _) = app_without_self_check(options);
     let server = serve(rocket);
     let bearer = format!("Bearer {}", token(KeyPair::shared()));
     let res = get(

@@ -23,6 +23,12 @@
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ...: a missing or bad key fails here, at start-up.
 //!     let options = Options::from_env()?;
+//!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
+//!     let report = clerk_auth_warp::self_check(&options).await?;
+//!     if !report.is_ok() {
+//!         eprintln!("{report}");
+//!         std::process::exit(1);
+//!     }
 //!
 //!     // Protected: 200 for a signed-in request, 401/503 JSON (from `recover`) otherwise.
 //!     let me = warp::path!("api" / "me")
@@ -46,6 +52,17 @@
 //!     Ok(())
 //! }
 //! ```
+//!
+//! # Self-check at startup
+//!
+//! Before serving, [`self_check`](fn@self_check)`(&options).await` runs the core's
+//! [self-check](mod@clerk_auth_core::self_check) on tokio's blocking pool: it proves the
+//! configuration, fetches Clerk's key set (so the first requests find the keys cached) and logs
+//! each finding through `tracing`, naming the environment variable to fix. Only what makes
+//! authentication impossible is an error ([`SelfCheckReport::is_ok`] is `false`; a secret key the
+//! Backend API refuses, say): do not serve. Anything else is a warning: serve; the key set is
+//! retried in the background. The quick start above shows the call; the findings are `tracing`
+//! events, so install a subscriber (`tracing-subscriber`, say) to see the warnings.
 //!
 //! # How it runs
 //!
@@ -95,9 +112,12 @@
 pub mod api;
 mod filter;
 mod reject;
+mod self_check;
 
+pub use clerk_auth_core::SelfCheckReport;
 pub use filter::{auth_state, optional_signed_in, signed_in, AuthReply, AuthState, SignedIn};
 pub use reject::{recover, ClerkRejection};
+pub use self_check::self_check;
 
 // The warp guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]

@@ -2,9 +2,10 @@
 //! redirects nor treats 4xx/5xx as errors.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
+use std::io::Write;
 use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use clerk_auth_core::{authenticate_request, Options, RequestState, TestRequest};
@@ -64,6 +65,77 @@ pub fn serve(rocket: Rocket<Build>) -> Server {
     }
 }
 
+/// The `tracing` output of one launch (the self-check's findings), captured on the launching
+/// thread.
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Launches `rocket` like [`serve`], on a thread whose `tracing` events are captured: the server
+/// once it listens, or why ignition failed (`failed fairings: [names]`, or the error kind), and
+/// the logs of the launch.
+pub fn launch(rocket: Rocket<Build>) -> (Result<Server, String>, Logs) {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let (tx, rx) = mpsc::channel();
+    let liftoff = tx.clone();
+    let rocket = rocket
+        .configure(config())
+        .attach(AdHoc::on_liftoff("test port", move |r| {
+            let _ = liftoff.send(Ok((r.config().port, r.shutdown())));
+            Box::pin(async {})
+        }));
+    std::thread::spawn(move || {
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        rocket::execute(async move {
+            match rocket.ignite().await {
+                Ok(rocket) => {
+                    let _ = rocket.launch().await;
+                }
+                Err(error) => {
+                    let why = match error.kind() {
+                        rocket::error::ErrorKind::FailedFairings(failed) => {
+                            let names: Vec<&str> = failed.iter().map(|f| f.name).collect();
+                            format!("failed fairings: {names:?}")
+                        }
+                        other => format!("{other:?}"),
+                    };
+                    let _ = tx.send(Err(why));
+                }
+            }
+        });
+    });
+    let server = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("liftoff or an ignition error")
+        .map(|(port, shutdown)| Server {
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            shutdown,
+        });
+    (server, logs)
+}
+
 /// Counts how often a handler ran.
 pub struct Hits(pub Arc<AtomicUsize>);
 
@@ -116,12 +188,22 @@ fn plain_patch(hits: &State<Hits>) -> &'static str {
     "plain"
 }
 
-/// The test app: the fairing and a few routes; the counter of handler runs. `/api/me`,
-/// `/optional` and `/state` are also mounted under `/v1`, an API prefix.
+/// The test app: the fairing (with its start-up self-check) and a few routes; the counter of
+/// handler runs. `/api/me`, `/optional` and `/state` are also mounted under `/v1`, an API prefix.
 pub fn app(options: Options) -> (Rocket<Build>, Arc<AtomicUsize>) {
+    app_with(ClerkAuth::new(options))
+}
+
+/// [`app`] without the start-up self-check: the key set stays cold until a request needs it.
+pub fn app_without_self_check(options: Options) -> (Rocket<Build>, Arc<AtomicUsize>) {
+    app_with(ClerkAuth::new(options).self_check(false))
+}
+
+/// The test app around `fairing` (`/v1` is added as an API prefix).
+pub fn app_with(fairing: ClerkAuth) -> (Rocket<Build>, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let rocket = rocket::build()
-        .attach(ClerkAuth::new(options).api_prefix("/v1"))
+        .attach(fairing.api_prefix("/v1"))
         .mount("/v1", routes![me, optional, state])
         .manage(Hits(hits.clone()))
         .mount(

@@ -1,0 +1,191 @@
+//! `clerk_auth_actix::self_check`: the core's start-up check from async code, against the Backend
+//! API emulator over real HTTP; a good key set is cached for the middleware's first request.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use actix_web::dev::ServerHandle;
+use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
+use clerk_auth_actix::{ClerkAuth, SelfCheckReport, SignedIn};
+use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::{Options, Severity};
+
+const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
+
+fn emulator(secret: &str) -> BackendApiServer {
+    let emulator = BackendApiServer::start(secret).unwrap();
+    emulator.set_keys(vec![KeyPair::shared().jwk("ins_1")]);
+    emulator
+}
+
+/// Options fetching the key set from `emulator` with `secret`, one attempt per fetch.
+fn options(emulator: &BackendApiServer, secret: &str) -> Options {
+    Options::builder()
+        .publishable_key(PK_LIVE)
+        .secret_key(secret)
+        .api_url(emulator.url())
+        .jwks_max_attempts(1)
+        .jwks_timeout(Duration::from_secs(2))
+        .build()
+        .unwrap()
+}
+
+/// Runs the check on actix's (single-threaded) runtime, capturing its `tracing` events.
+fn run_logged(options: &Options) -> (SelfCheckReport, String) {
+    #[derive(Clone, Default)]
+    struct Sink(Arc<Mutex<Vec<u8>>>);
+    impl Write for Sink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let sink = Sink::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let report = tracing::subscriber::with_default(subscriber, || {
+        System::new()
+            .block_on(clerk_auth_actix::self_check(options))
+            .expect("the check completed")
+    });
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    (report, logs)
+}
+
+fn assert_only(report: &SelfCheckReport, severity: Severity, variable: &str) {
+    assert_eq!(report.findings().len(), 1, "{report}");
+    assert_eq!(report.findings()[0].severity(), severity, "{report}");
+    assert_eq!(report.findings()[0].variable(), variable, "{report}");
+}
+
+#[test]
+fn key_set_answering_500_is_a_warning_naming_clerk_api_url() {
+    let emulator = emulator("sk_live_actix_self_check_500");
+    emulator.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::bapi_error(500, "unexpected_error", "down")),
+    );
+    let (report, logs) = run_logged(&options(&emulator, emulator.secret()));
+    assert!(report.is_ok(), "a warning lets the server start: {report}");
+    assert_only(&report, Severity::Warning, "CLERK_API_URL");
+    assert!(
+        logs.contains("WARN") && logs.contains("CLERK_API_URL"),
+        "{logs}"
+    );
+    assert_eq!(emulator.jwks_fetches(), 1);
+}
+
+#[test]
+fn refused_secret_key_is_an_error_naming_clerk_secret_key() {
+    let emulator = emulator("sk_live_actix_self_check_right");
+    let wrong = "sk_live_ActixSelfCheckWrongDoNotLog0123456789";
+    let (report, logs) = run_logged(&options(&emulator, wrong));
+    assert!(!report.is_ok(), "{report}");
+    assert_only(&report, Severity::Error, "CLERK_SECRET_KEY");
+    assert!(
+        logs.contains("ERROR") && logs.contains("CLERK_SECRET_KEY"),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains(&wrong[8..28]),
+        "the secret key reached the logs"
+    );
+}
+
+#[test]
+fn good_keys_are_ok_and_cached_for_the_middleware() {
+    let emulator = emulator("sk_live_actix_self_check_good");
+    let options = options(&emulator, emulator.secret());
+    let (report, logs) = run_logged(&options);
+    assert!(report.findings().is_empty(), "{report}");
+    assert_eq!(report.keys_loaded(), Some(1));
+    assert!(logs.contains("configuration OK"), "{logs}");
+    assert_eq!(emulator.jwks_fetches(), 1);
+
+    // The middleware's options are clones: the first signed-in request finds the keys cached.
+    let (base, handle) = serve(options);
+    let token = TokenMinter::new(KeyPair::shared())
+        .kid("ins_1")
+        .issued_at(SystemTime::now())
+        .ttl(Duration::from_secs(600))
+        .mint();
+    let mut res = ureq::get(format!("{base}/me"))
+        .header("authorization", format!("Bearer {token}"))
+        .call()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body = res.body_mut().read_to_string().unwrap();
+    assert!(body.contains("user_2test"), "{body}");
+    assert_eq!(emulator.jwks_fetches(), 1, "the request made no fetch");
+    thread::spawn(move || System::new().block_on(handle.stop(false)))
+        .join()
+        .unwrap();
+}
+
+/// On a single-threaded runtime, another task keeps running while the check waits for a slow
+/// key set: the check runs on the blocking pool, not on the executor.
+#[test]
+fn the_check_does_not_block_the_executor() {
+    let emulator = emulator("sk_live_actix_self_check_slow");
+    emulator.set_delay(Endpoint::Jwks, Duration::from_millis(400));
+    let options = options(&emulator, emulator.secret());
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&ticks);
+    let (report, during) = System::new().block_on(async move {
+        let ticker = actix_web::rt::spawn(async move {
+            loop {
+                actix_web::rt::time::sleep(Duration::from_millis(10)).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let report = clerk_auth_actix::self_check(&options).await.unwrap();
+        // Read before yielding again: only ticks made while the check ran count.
+        let during = ticks.load(Ordering::SeqCst);
+        ticker.abort();
+        (report, during)
+    });
+    assert!(report.findings().is_empty(), "{report}");
+    assert!(
+        during >= 5,
+        "the executor stalled during the check ({during} ticks in 400 ms)"
+    );
+}
+
+async fn me(user: SignedIn) -> HttpResponse {
+    HttpResponse::Ok().json(user.auth_json())
+}
+
+/// A real server on 127.0.0.1:0 with `/me` behind the middleware.
+fn serve(options: Options) -> (String, ServerHandle) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        System::new().block_on(async move {
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(ClerkAuth::new(options.clone()))
+                    .route("/me", web::get().to(me))
+            })
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run();
+            tx.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    (base, rx.recv().unwrap())
+}
