@@ -61,6 +61,16 @@ pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
     }
 }
 
+/// Start-up, step 2, the actix-web way: [`clerk_auth_actix::self_check`] (on actix's blocking
+/// pool; it logs each finding), then the verdict ([`crate::self_check_verdict`]). `Err` when the
+/// server must not start, with a message for stderr.
+pub async fn self_check(example: &Example) -> Result<(), String> {
+    let report = clerk_auth_actix::self_check(&example.options)
+        .await
+        .map_err(|err| format!("the clerk-auth self-check did not complete: {err}"))?;
+    crate::self_check_verdict(&report)
+}
+
 /// The server on `listener` (already bound), not yet started: await it (on an actix-web or
 /// Tokio runtime) to serve; its [`handle`](Server::handle) stops it.
 pub fn server(example: Example, listener: TcpListener) -> io::Result<Server> {

@@ -1,11 +1,17 @@
 //! What the three example servers share: configuration (Clerk's environment, or an embedded local
-//! issuer when no keys are set) and the bodies of the contract's routes
-//! (`../shared/spec/examples-contract.md`). The servers differ only in their framework.
+//! issuer when no keys are set), start-up (logging, the self-check's verdict, the `listening on`
+//! line) and the bodies of the contract's routes (`../shared/spec/examples-contract.md`). The
+//! servers differ only in their framework.
+//!
+//! Start-up runs clerk-auth's self-check through each adapter's idiom (`clerk_auth_actix::
+//! self_check` and `clerk_auth_warp::self_check` before binding, the Rocket fairing on ignite):
+//! an error (say a secret key Clerk refuses) stops the server with the report on stderr and a
+//! non-zero exit; warnings are logged on stderr and the server starts.
 
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState};
+use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState, SelfCheckReport};
 
 pub mod actix;
 pub mod rocket;
@@ -119,14 +125,40 @@ impl Example {
     }
 }
 
-/// What the `actix` and `warp` binaries do before serving: loads the configuration, binds
-/// 127.0.0.1:`PORT`, prints the banner and then the one `listening on http://127.0.0.1:<port>`
-/// line. The error names what failed (configuration or bind).
-pub fn start() -> Result<(Example, std::net::TcpListener), String> {
+/// Sends clerk-auth's `tracing` events (the self-check's findings among them) to stderr, at
+/// `info` and above; stdout keeps only the banner and the `listening on` line.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .with_ansi(false)
+        .try_init();
+}
+
+/// Start-up, step 1: loads the configuration ([`Example::from_env`]). The error names what
+/// failed.
+pub fn configure() -> Result<Example, String> {
+    Example::from_env().map_err(|err| format!("clerk-auth configuration error: {err}"))
+}
+
+/// Start-up, step 2: the verdict on the self-check's report (already logged by the adapter): an
+/// error stops the server, with the report as the message; warnings do not.
+pub fn self_check_verdict(report: &SelfCheckReport) -> Result<(), String> {
+    if report.is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "not starting: this Clerk configuration cannot authenticate requests; fix the \
+             variables named below.\n{report}"
+        ))
+    }
+}
+
+/// Start-up, step 3 of the `actix` and `warp` binaries: binds 127.0.0.1:`PORT`, prints the banner
+/// and then the one `listening on http://127.0.0.1:<port>` line. The error names what failed.
+pub fn listen(example: Example) -> Result<(Example, std::net::TcpListener), String> {
     use std::io::Write;
 
-    let example =
-        Example::from_env().map_err(|err| format!("clerk-auth configuration error: {err}"))?;
     let listener = std::net::TcpListener::bind(("127.0.0.1", example.port))
         .map_err(|err| format!("cannot listen on 127.0.0.1:{}: {err}", example.port))?;
     let port = listener

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 use std::net::{Ipv4Addr, TcpListener};
 
 use ::rocket::config::{Config, LogLevel};
+use ::rocket::error::ErrorKind;
 use ::rocket::fairing::AdHoc;
 use ::rocket::http::{ContentType, Method, Status};
 use ::rocket::request::{FromRequest, Outcome, Request};
@@ -105,14 +106,25 @@ fn all_routes() -> Vec<::rocket::Route> {
 }
 
 /// The application: the [`ClerkAuth`] fairing and the contract's routes, not yet configured.
+///
+/// The fairing's start-up self-check is off here: this is the app the conformance suite ignites
+/// for each decision vector, and like the actix-web and warp serve functions it leaves the key
+/// set cold, so that each vector is decided as the core's own vector run decides it (fetches
+/// included). [`run`] (the binary's path) turns the check on.
 pub fn app(options: Options) -> Rocket<Build> {
-    ::rocket::build()
-        .attach(ClerkAuth::new(options))
-        .mount("/", all_routes())
+    app_with(ClerkAuth::new(options).self_check(false))
+}
+
+/// The application around `fairing`.
+fn app_with(fairing: ClerkAuth) -> Rocket<Build> {
+    ::rocket::build().attach(fairing).mount("/", all_routes())
 }
 
 /// Serves the example on 127.0.0.1:`port` (0 picks a free port) until shut down. When it
 /// listens, it prints the banner and `listening on http://127.0.0.1:<actual port>`.
+///
+/// The fairing runs the self-check on ignite, the Rocket way: it logs each finding; an error
+/// aborts the launch (an `Err` saying so: the findings are in the log), warnings do not.
 pub async fn run(example: Example, port: u16) -> io::Result<()> {
     let config = Config {
         address: Ipv4Addr::LOCALHOST.into(),
@@ -128,7 +140,7 @@ pub async fn run(example: Example, port: u16) -> io::Result<()> {
         let _ = writeln!(out, "listening on http://127.0.0.1:{port}");
         let _ = out.flush();
     };
-    app(options)
+    app_with(ClerkAuth::new(options))
         .configure(config)
         .attach(AdHoc::on_liftoff("listening", move |rocket| {
             banner(rocket.config().port);
@@ -137,7 +149,20 @@ pub async fn run(example: Example, port: u16) -> io::Result<()> {
         .launch()
         .await
         .map(drop)
-        .map_err(|error| io::Error::other(error.to_string()))
+        .map_err(|error| io::Error::other(launch_error(&error)))
+}
+
+/// What a failed launch says; a failed [`ClerkAuth`] fairing is the self-check's (or the
+/// configuration's) error, logged above.
+fn launch_error(error: &::rocket::Error) -> String {
+    match error.kind() {
+        ErrorKind::FailedFairings(failed) if failed.iter().any(|f| f.name == "ClerkAuth") => {
+            "not starting: the clerk-auth self-check found an error (see the log above): this \
+             Clerk configuration cannot authenticate requests"
+                .to_owned()
+        }
+        _ => error.to_string(),
+    }
 }
 
 /// Serves the example on a listener bound by the caller (the conformance suite's way to start

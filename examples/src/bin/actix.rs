@@ -5,7 +5,20 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let (example, listener) = match clerk_auth_examples::start() {
+    clerk_auth_examples::init_logging();
+    let example = match clerk_auth_examples::configure() {
+        Ok(example) => example,
+        Err(err) => {
+            eprintln!("{err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Proves the configuration (and fetches Clerk's key set) before serving.
+    if let Err(err) = clerk_auth_examples::actix::self_check(&example).await {
+        eprintln!("{err}");
+        return ExitCode::FAILURE;
+    }
+    let (example, listener) = match clerk_auth_examples::listen(example) {
         Ok(started) => started,
         Err(err) => {
             eprintln!("{err}");

@@ -3,17 +3,17 @@
 
 use std::process::ExitCode;
 
-use clerk_auth_examples::Example;
-
 fn main() -> ExitCode {
-    let example = match Example::from_env() {
+    clerk_auth_examples::init_logging();
+    let example = match clerk_auth_examples::configure() {
         Ok(example) => example,
         Err(err) => {
-            eprintln!("clerk-auth configuration error: {err}");
+            eprintln!("{err}");
             return ExitCode::FAILURE;
         }
     };
     let port = example.port;
+    // The `ClerkAuth` fairing proves the configuration (and fetches Clerk's key set) on ignite.
     clerk_auth_examples::exit_code(::rocket::execute(clerk_auth_examples::rocket::run(
         example, port,
     )))
