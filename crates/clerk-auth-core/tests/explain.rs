@@ -482,6 +482,8 @@ fn hostile_header_values_are_shortened_and_escaped() {
         .find(|s| s.rule() == "§3.2")
         .expect("a key step");
     assert!(step.detail().len() < 300, "{}", step.detail());
-    assert!(step.detail().contains(&format!("kid \"{}…\"", "k".repeat(64))));
+    assert!(step
+        .detail()
+        .contains(&format!("kid \"{}…\"", "k".repeat(64))));
     assert!(!e.to_string().contains("\nFAKE LOG LINE"));
 }
