@@ -2,16 +2,16 @@
 //! API emulator over real HTTP; a good key set is cached for the middleware's first request.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, SystemTime};
 
 use actix_web::dev::ServerHandle;
 use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
 use clerk_auth_actix::{ClerkAuth, SelfCheckReport, SignedIn};
+use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, Severity};
@@ -38,30 +38,11 @@ fn options(emulator: &BackendApiServer, secret: &str) -> Options {
 
 /// Runs the check on actix's (single-threaded) runtime, capturing its `tracing` events.
 fn run_logged(options: &Options) -> (SelfCheckReport, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let report = tracing::subscriber::with_default(subscriber, || {
+    capture_logs(tracing::Level::INFO, || {
         System::new()
             .block_on(clerk_auth_actix::self_check(options))
             .expect("the check completed")
-    });
-    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (report, logs)
+    })
 }
 
 fn assert_only(report: &SelfCheckReport, severity: Severity, variable: &str) {

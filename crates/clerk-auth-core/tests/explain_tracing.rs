@@ -3,44 +3,15 @@
 //! different levels in concurrent tests would race.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::BackendApiServer;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, explain_request, Options, TestRequest};
+use clerk_auth_core::{authenticate_request, explain_request, TestRequest};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const URL: &str = "https://app.example.com/api/me";
-
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Sink {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
-
-fn subscriber(level: tracing::Level, sink: &Sink) -> impl tracing::Subscriber + Send + Sync {
-    let writer = sink.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish()
-}
 
 /// The number in `text` right after `prefix`, up to the next space.
 fn number_after(text: &str, prefix: &str) -> i64 {
@@ -55,25 +26,22 @@ fn number_after(text: &str, prefix: &str) -> i64 {
 
 #[test]
 fn explanations_and_skew_warnings_in_tracing() {
-    let sink = Sink::default();
     let key = KeyPair::shared();
     let server = BackendApiServer::start("sk_test_skew").unwrap();
     server.set_keys(vec![key.jwk("ins_2test")]);
-    let options = Options::builder()
+    let options = server
+        .options_builder()
         .publishable_key(PK)
-        .secret_key(server.secret())
-        .api_url(server.url())
         .build()
         .unwrap();
     let fresh = TokenMinter::new(key).issued_at(SystemTime::now()).mint();
 
     // 1. At DEBUG, every decision carries its steps; never a token.
-    tracing::subscriber::with_default(subscriber(tracing::Level::DEBUG, &sink), || {
+    let ((), logs) = capture_logs(tracing::Level::DEBUG, || {
         let state =
             authenticate_request(&TestRequest::get(URL).bearer(&fresh).build(), &options).unwrap();
         assert!(state.is_signed_in());
     });
-    let logs = sink.take();
     assert!(
         logs.contains("Clerk explain: token in the Authorization header"),
         "{logs}"
@@ -86,27 +54,26 @@ fn explanations_and_skew_warnings_in_tracing() {
     assert!(!logs.contains(&fresh[..24]), "a token reached the logs");
 
     // 2. At INFO, nothing of the explanation is recorded or written.
-    tracing::subscriber::with_default(subscriber(tracing::Level::INFO, &sink), || {
+    let ((), logs) = capture_logs(tracing::Level::INFO, || {
         let _ =
             authenticate_request(&TestRequest::get(URL).bearer(&fresh).build(), &options).unwrap();
     });
-    assert!(!sink.take().contains("Clerk explain"));
+    assert!(!logs.contains("Clerk explain"));
 
     // 3. The Backend API's clock, like the issuer's, runs 120 s ahead of this machine's. The
     //    offset is reported within a second, in the explanation and in one warning, however
     //    many requests fail.
     server.set_clock_offset(120);
-    let options = Options::builder()
+    let options = server
+        .options_builder()
         .publishable_key(PK)
-        .secret_key(server.secret())
-        .api_url(server.url())
         .build()
         .unwrap();
     let ahead = TokenMinter::new(key)
         .issued_at(SystemTime::now() + Duration::from_secs(120))
         .mint();
     let request = TestRequest::get(URL).bearer(&ahead).build();
-    tracing::subscriber::with_default(subscriber(tracing::Level::WARN, &sink), || {
+    let ((), logs) = capture_logs(tracing::Level::WARN, || {
         let e = explain_request(&request, &options);
         let step = e.steps().iter().find(|s| s.rule() == "clock").unwrap();
         let from_api = number_after(step.detail(), "Backend API Date - now = ");
@@ -122,7 +89,6 @@ fn explanations_and_skew_warnings_in_tracing() {
             );
         }
     });
-    let logs = sink.take();
     assert_eq!(
         logs.matches("the clocks disagree").count(),
         1,

@@ -4,37 +4,13 @@
 //! one), the PEM key or a secret key.
 
 #![allow(clippy::expect_used)] // test support outside #[test] functions
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::vectors::Vector;
 use clerk_auth_core::{authenticate_request, explain_request};
 use metrics_util::debugging::DebuggingRecorder;
 
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("sink").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn decisions_never_log_tokens_or_keys() {
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
     let mut secrets: Vec<String> = Vec::new();
     let mut decided = 0;
@@ -42,36 +18,39 @@ fn decisions_never_log_tokens_or_keys() {
     let recorder = DebuggingRecorder::new();
     let snapshotter = recorder.snapshotter();
     let _metrics = metrics::set_default_local_recorder(&recorder);
-    for vector in Vector::load_dir(dir).expect("vectors") {
-        let prepared = vector.prepare(None).expect("prepare");
-        let env = prepared.env.clone();
-        for (k, v) in &env {
-            if k == "CLERK_SECRET_KEY" || k == "CLERK_MACHINE_SECRET_KEY" {
-                secrets.push(v.clone());
+    let vectors = Vector::load_dir(dir).expect("vectors");
+    let ((), logs) = capture_logs(tracing::Level::TRACE, || {
+        for vector in vectors {
+            let prepared = vector.prepare(None).expect("prepare");
+            let env = prepared.env.clone();
+            for (k, v) in &env {
+                if k == "CLERK_SECRET_KEY" || k == "CLERK_MACHINE_SECRET_KEY" {
+                    secrets.push(v.clone());
+                }
+                if k == "CLERK_JWT_KEY" {
+                    // A line of the PEM body is enough to spot a leak.
+                    secrets.extend(v.lines().filter(|l| l.len() > 40).map(str::to_owned));
+                }
             }
-            if k == "CLERK_JWT_KEY" {
-                // A line of the PEM body is enough to spot a leak.
-                secrets.extend(v.lines().filter(|l| l.len() > 40).map(str::to_owned));
+            for (_, value) in &prepared.request.headers {
+                // Tokens appear in Authorization and Cookie headers; any long base64url run is one.
+                secrets.extend(
+                    value
+                        .split(|c: char| {
+                            !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+                        })
+                        .filter(|t| t.len() >= 40)
+                        .map(str::to_owned),
+                );
             }
+            let Ok(options) = prepared.options() else {
+                continue;
+            };
+            let _ = authenticate_request(&prepared.test_request(), &options);
+            explanations.push_str(&explain_request(&prepared.test_request(), &options).to_string());
+            decided += 1;
         }
-        for (_, value) in &prepared.request.headers {
-            // Tokens appear in Authorization and Cookie headers; any long base64url run is one.
-            secrets.extend(
-                value
-                    .split(|c: char| {
-                        !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-                    })
-                    .filter(|t| t.len() >= 40)
-                    .map(str::to_owned),
-            );
-        }
-        let Ok(options) = prepared.options() else {
-            continue;
-        };
-        let _ = authenticate_request(&prepared.test_request(), &options);
-        explanations.push_str(&explain_request(&prepared.test_request(), &options).to_string());
-        decided += 1;
-    }
+    });
     let labels: String = snapshotter
         .snapshot()
         .into_vec()
@@ -91,7 +70,6 @@ fn decisions_never_log_tokens_or_keys() {
         explanations.contains("[§3.3]") && explanations.contains("[§1.5]"),
         "the explanations are missing steps"
     );
-    let logs = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8 logs");
     assert!(decided > 100, "only {decided} vectors decided");
     assert!(
         logs.contains("clerk_auth"),

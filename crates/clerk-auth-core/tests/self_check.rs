@@ -3,14 +3,13 @@
 //! HTTP against the Backend API emulator, and retried in the background when it is unreachable.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use clerk_auth_core::self_check::{
     self_check, self_check_env_with, self_check_with_retry, Severity,
 };
+use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{authenticate_request, Options, SelfCheckReport, TestRequest};
@@ -363,30 +362,8 @@ fn refused_secret_key_is_an_error_naming_clerk_secret_key() {
 // No secrets in the report or the logs
 // -------------------------------------------------------------------------------------------------
 
-#[derive(Clone, Default)]
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("sink").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn reports_and_logs_never_contain_keys() {
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
     let dev_secret = "sk_test_SelfCheckSecretDoNotLog0123456789";
     let live_secret = "sk_live_SelfCheckSecretDoNotLog0123456789";
     let bad_pk = "pk_live_SelfCheckPublishableDoNotLog0123456789";
@@ -394,46 +371,48 @@ fn reports_and_logs_never_contain_keys() {
     let server = server_with_keys("sk_test_self_check_other");
     let url = server.url();
 
-    let mut reports = Vec::new();
-    // Build errors.
-    for lookup in [
-        env(&[
-            ("CLERK_SECRET_KEY", dev_secret),
-            ("CLERK_PUBLISHABLE_KEY", bad_pk),
-        ]),
-        env(&[
-            ("CLERK_SECRET_KEY", dev_secret),
-            ("CLERK_PUBLISHABLE_KEY", PK_TEST),
-            ("CLERK_JWT_KEY", GARBAGE_PEM),
-        ]),
-        // Instance types (with a PEM key).
-        env(&[
-            ("CLERK_SECRET_KEY", dev_secret),
-            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
-            ("CLERK_JWT_KEY", &pem),
-        ]),
-        env(&[
-            ("CLERK_SECRET_KEY", live_secret),
-            ("CLERK_PUBLISHABLE_KEY", PK_TEST),
-            ("CLERK_JWT_KEY", &pem),
-        ]),
-        // A refused secret key, then a good configuration.
-        env(&[
-            ("CLERK_SECRET_KEY", dev_secret),
-            ("CLERK_PUBLISHABLE_KEY", PK_TEST),
-            ("CLERK_API_URL", &url),
-        ]),
-        env(&[
-            ("CLERK_SECRET_KEY", server.secret()),
-            ("CLERK_PUBLISHABLE_KEY", PK_TEST),
-            ("CLERK_API_URL", &url),
-        ]),
-    ] {
-        let (_, report) = self_check_env_with(lookup);
-        report.log();
-        reports.push(report.to_string());
-    }
-    let logs = String::from_utf8(sink.0.lock().expect("sink").clone()).expect("utf-8 logs");
+    let (reports, logs) = capture_logs(tracing::Level::TRACE, || {
+        let mut reports = Vec::new();
+        // Build errors.
+        for lookup in [
+            env(&[
+                ("CLERK_SECRET_KEY", dev_secret),
+                ("CLERK_PUBLISHABLE_KEY", bad_pk),
+            ]),
+            env(&[
+                ("CLERK_SECRET_KEY", dev_secret),
+                ("CLERK_PUBLISHABLE_KEY", PK_TEST),
+                ("CLERK_JWT_KEY", GARBAGE_PEM),
+            ]),
+            // Instance types (with a PEM key).
+            env(&[
+                ("CLERK_SECRET_KEY", dev_secret),
+                ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+                ("CLERK_JWT_KEY", &pem),
+            ]),
+            env(&[
+                ("CLERK_SECRET_KEY", live_secret),
+                ("CLERK_PUBLISHABLE_KEY", PK_TEST),
+                ("CLERK_JWT_KEY", &pem),
+            ]),
+            // A refused secret key, then a good configuration.
+            env(&[
+                ("CLERK_SECRET_KEY", dev_secret),
+                ("CLERK_PUBLISHABLE_KEY", PK_TEST),
+                ("CLERK_API_URL", &url),
+            ]),
+            env(&[
+                ("CLERK_SECRET_KEY", server.secret()),
+                ("CLERK_PUBLISHABLE_KEY", PK_TEST),
+                ("CLERK_API_URL", &url),
+            ]),
+        ] {
+            let (_, report) = self_check_env_with(lookup);
+            report.log();
+            reports.push(report.to_string());
+        }
+        reports
+    });
     assert!(logs.contains("CLERK_PUBLISHABLE_KEY"), "{logs}");
     assert!(logs.contains("CLERK_JWT_KEY"), "{logs}");
     assert!(logs.contains("configuration OK"), "{logs}");

@@ -4,11 +4,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, Severity};
@@ -43,30 +43,11 @@ fn current_thread() -> tokio::runtime::Runtime {
 
 /// Runs the check on a single-threaded runtime, capturing its `tracing` events.
 fn run_logged(options: &Options) -> (SelfCheckReport, String) {
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-    impl Write for Sink {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let sink = Sink::default();
-    let writer = sink.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let report = tracing::subscriber::with_default(subscriber, || {
+    capture_logs(tracing::Level::INFO, || {
         current_thread()
             .block_on(clerk_auth_warp::self_check(options))
             .expect("the check completed")
-    });
-    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
-    (report, logs)
+    })
 }
 
 fn assert_only(report: &SelfCheckReport, severity: Severity, variable: &str) {

@@ -389,6 +389,14 @@ impl BackendApiServer {
         self.shared.lock().machine_secret = machine_secret_key.map(str::to_owned);
     }
 
+    /// Options that use this server as their Backend API: its secret key and URL (add the
+    /// publishable key and anything else).
+    pub fn options_builder(&self) -> crate::OptionsBuilder {
+        crate::Options::builder()
+            .secret_key(self.secret())
+            .api_url(self.url())
+    }
+
     /// Shifts the `Date` header of every answer by `seconds` (positive: the emulated Backend API's
     /// clock is ahead of this machine's), to exercise the clock-skew detector.
     pub fn set_clock_offset(&self, seconds: i64) {
