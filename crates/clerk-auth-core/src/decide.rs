@@ -5,20 +5,19 @@
 //! (handshake nonce, refresh), and in non-blocking mode neither is allowed to block: the decision
 //! stops with [`Interrupt::WouldBlock`] and the caller reruns it on a blocking thread.
 
+use std::cell::Cell;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderValue, CACHE_CONTROL, LOCATION, SET_COOKIE};
 use url::Url;
-
-use std::cell::Cell;
-use std::sync::Arc;
 
 use crate::bapi::RefreshRequest;
 use crate::diagnostics::{Condition, SkewEstimate};
 use crate::error::{
     TokenCarrier, TokenVerificationError, TokenVerificationErrorReason as TvReason,
 };
-use crate::explain::{token_hint, Recorder};
+use crate::explain::{short, token_hint, Recorder};
 use crate::handshake::{self, HandshakeUrl};
 use crate::options::{AcceptsToken, Options};
 use crate::request::{Authorization, RequestContext, RequestView};
@@ -80,15 +79,7 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
     request: &R,
     options: &Options,
 ) -> Result<RequestState, AuthenticateError> {
-    let recorder = Recorder::for_tracing();
-    match run(request, options, Mode::Blocking, &recorder) {
-        Ok(state) => Ok(state),
-        Err(Interrupt::Failed(e)) => Err(e),
-        // Blocking mode never asks to block.
-        Err(Interrupt::WouldBlock) => Err(AuthenticateError::Internal(
-            "a blocking decision asked to block",
-        )),
-    }
+    explained(request, options, &Recorder::for_tracing())
 }
 
 /// Decides the request without any network IO. Returns [`Interrupt::WouldBlock`] when the
@@ -116,6 +107,7 @@ pub(crate) fn explained<R: RequestView + ?Sized>(
     match run(request, options, Mode::Blocking, recorder) {
         Ok(state) => Ok(state),
         Err(Interrupt::Failed(e)) => Err(e),
+        // Blocking mode never asks to block.
         Err(Interrupt::WouldBlock) => Err(AuthenticateError::Internal(
             "a blocking decision asked to block",
         )),
@@ -1201,15 +1193,6 @@ fn signed_out_invalid_token() -> RequestState {
         Auth::InvalidToken,
         HeaderMap::new(),
     )
-}
-
-/// An untrusted header value shortened for the explanation (at most 64 characters).
-fn short(value: &str) -> String {
-    let mut out: String = value.chars().take(64).collect();
-    if out.len() < value.len() {
-        out.push('…');
-    }
-    out
 }
 
 fn location_headers(url: &str) -> HeaderMap {

@@ -176,6 +176,15 @@ pub(crate) fn token_hint(token: &str) -> String {
     format!("{prefix}… ({} bytes)", token.len())
 }
 
+/// An untrusted value (a header parameter) as the explanation shows it: at most 64 characters.
+pub(crate) fn short(value: &str) -> String {
+    let mut out: String = value.chars().take(64).collect();
+    if out.len() < value.len() {
+        out.push('…');
+    }
+    out
+}
+
 /// A signed number of seconds in words: `"in 50 s"` / `"45 s ago"`.
 pub(crate) fn relative(seconds: i64) -> String {
     if seconds >= 0 {
