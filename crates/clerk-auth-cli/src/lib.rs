@@ -9,7 +9,7 @@
 //! `CLERK_PUBLISHABLE_KEY`, `CLERK_JWT_KEY`, …), like the services do. `explain` takes the request
 //! the way `curl` does and prints the decision step by step
 //! ([`clerk_auth_core::explain_request`]); tokens appear as 8-character prefixes only.
-//! `self-check` proves the configuration ([`clerk_auth_core::self_check`]).
+//! `self-check` proves the configuration ([`clerk_auth_core::self_check()`]).
 //!
 //! Exit codes: `0` the request was decided (whatever the state) or the configuration is usable;
 //! `1` the request could not be decided, or the self-check found an error; `2` a usage or
