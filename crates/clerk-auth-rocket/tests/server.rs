@@ -215,6 +215,15 @@ fn key_set_outage_is_503() {
         Some("jwk-remote-failed-to-load")
     );
     assert!(emulator.jwks_fetches() >= 1);
+    // The same outage on an API route: still 503, and no challenge (the credential is not at fault).
+    let res = get(
+        &agent(),
+        &format!("{}/v1/api/me", server.base),
+        &[("Authorization", &bearer)],
+    );
+    assert_eq!(res.status, 503, "{res:?}");
+    assert_eq!(res.json()["reason"], "jwk-remote-failed-to-load");
+    assert_eq!(res.header("www-authenticate"), None);
 }
 
 #[test]
@@ -411,33 +420,5 @@ fn api_prefix_answers_401_where_pages_get_307() {
     assert_eq!(res.json()["reason"], "session-token-and-uat-missing");
     let res = get(&agent, &format!("{}/api/me", server.base), &[]);
     assert_eq!(res.status, 401);
-    assert_eq!(res.header("www-authenticate"), None);
-}
-
-#[test]
-fn api_prefix_keeps_503_for_a_key_set_outage() {
-    let emulator = BackendApiServer::start("sk_live_outage_api").unwrap();
-    emulator.respond_with(
-        Endpoint::Jwks,
-        Some(CannedResponse::json(500, &json!({"errors": []}))),
-    );
-    let options = Options::builder()
-        .publishable_key(PK_LIVE)
-        .secret_key(emulator.secret())
-        .api_url(emulator.url())
-        .jwks_max_attempts(1)
-        .build()
-        .unwrap();
-    // The request itself meets the outage: no fetch at launch.
-    let (rocket, _) = app_without_self_check(options);
-    let server = serve(rocket);
-    let bearer = format!("Bearer {}", token(KeyPair::shared()));
-    let res = get(
-        &agent(),
-        &format!("{}/v1/api/me", server.base),
-        &[("Authorization", &bearer)],
-    );
-    assert_eq!(res.status, 503, "{res:?}");
-    assert_eq!(res.json()["reason"], "jwk-remote-failed-to-load");
     assert_eq!(res.header("www-authenticate"), None);
 }
