@@ -172,6 +172,32 @@ pub fn listen(example: Example) -> Result<(Example, std::net::TcpListener), Stri
     Ok((example, listener))
 }
 
+/// The whole start-up of the `actix` and `warp` binaries: [`init_logging`], [`configure`], the
+/// framework's `self_check`, [`listen`], then `serve` until the end. A failure at any step is
+/// printed on stderr and ends the process with a failure code.
+pub async fn run_binary<S>(
+    self_check: impl AsyncFnOnce(&Example) -> Result<(), String>,
+    serve: impl FnOnce(Example, std::net::TcpListener) -> S,
+) -> std::process::ExitCode
+where
+    S: std::future::Future<Output = std::io::Result<()>>,
+{
+    init_logging();
+    let started = async {
+        let example = configure()?;
+        // Proves the configuration (and fetches Clerk's key set) before serving.
+        self_check(&example).await?;
+        listen(example)
+    };
+    match started.await {
+        Ok((example, listener)) => exit_code(serve(example, listener).await),
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// The process exit code for a server's end, reporting an error on stderr.
 pub fn exit_code(result: std::io::Result<()>) -> std::process::ExitCode {
     match result {
