@@ -15,7 +15,11 @@
 //!    fetched right now (network, `5xx`) or is empty is a warning, and a background thread keeps
 //!    retrying (10 s, doubling up to 5 minutes) until it succeeds. A secret key that the Backend
 //!    API refuses (`secret-key-invalid`) is an error: every session token would be refused and
-//!    only a new `CLERK_SECRET_KEY` fixes it.
+//!    only a new `CLERK_SECRET_KEY` fixes it;
+//! 4. the clock: when the Backend API answered, its `Date` header is compared with this server's
+//!    clock. A difference beyond the clock skew tolerance (`CLERK_CLOCK_SKEW_MS`, 5 s by default)
+//!    is a warning: fresh session tokens would fail their time checks. The fix is the server's
+//!    clock (NTP), not a larger tolerance.
 //!
 //! Findings never contain a key, a secret key or a token, not even part of one.
 //!
@@ -270,7 +274,32 @@ pub fn self_check_with_retry(
     if options.accepts_token().accepts(TokenType::SessionToken) {
         check_key_set(options, &mut report, first_delay, max_delay);
     }
+    check_clock(options, &mut report);
     report
+}
+
+/// Compares the clock with the Backend API's `Date`, when an answer was received.
+fn check_clock(options: &Options, report: &mut SelfCheckReport) {
+    let Some(offset) = options.diagnostics().backend_api_clock().seconds() else {
+        return;
+    };
+    let tolerance = options.clock_skew();
+    if offset.unsigned_abs() <= tolerance.as_secs() {
+        return;
+    }
+    let direction = if offset > 0 { "behind" } else { "ahead of" };
+    report.push(
+        Severity::Warning,
+        "CLERK_CLOCK_SKEW_MS",
+        format!(
+            "this server's clock is about {} s {direction} the Clerk Backend API's (its Date \
+             header), more than the {} ms tolerance: fresh session tokens will fail their time \
+             checks (token-not-active-yet, token-iat-in-the-future or token-expired). Sync this \
+             server's clock (NTP); raising CLERK_CLOCK_SKEW_MS only hides the problem.",
+            offset.unsigned_abs(),
+            tolerance.as_millis()
+        ),
+    );
 }
 
 /// Loads the options from the process environment ([`Options::from_env`]) and checks them: the

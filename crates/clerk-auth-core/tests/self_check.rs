@@ -437,3 +437,26 @@ fn reports_and_logs_never_contain_keys() {
         );
     }
 }
+
+#[test]
+fn a_skewed_clock_is_a_warning_naming_clerk_clock_skew_ms() {
+    let server = server_with_keys("sk_test_self_check_clock");
+    // The Backend API's clock is two minutes ahead of this server's.
+    server.set_clock_offset(120);
+    let options = options_for(&server.url(), server.secret());
+    let report = self_check(&options);
+    assert!(report.is_ok(), "a warning lets the server start: {report}");
+    assert_only(&report, Severity::Warning, "CLERK_CLOCK_SKEW_MS");
+    let message = report.findings()[0].message();
+    assert!(
+        ["119 s behind", "120 s behind", "121 s behind"]
+            .iter()
+            .any(|m| message.contains(m)),
+        "{message}"
+    );
+
+    // A clock in step with the Backend API is no finding.
+    server.set_clock_offset(0);
+    let options = options_for(&server.url(), server.secret());
+    assert!(self_check(&options).findings().is_empty());
+}
