@@ -11,12 +11,13 @@ use std::time::{Duration, Instant, SystemTime};
 use actix_web::dev::ServerHandle;
 use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
 use clerk_auth_actix::{AuthState, ClerkAuth, ClerkAuthError, SignedIn};
+use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{
     authenticate_request, ConfigError, Has, Options, OptionsBuilder, TestRequest,
 };
-use serde_json::{json, Value};
+use serde_json::json;
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const SECRET: &str = "sk_live_actix_tests";
@@ -139,57 +140,6 @@ async fn public(auth: AuthState, hits: web::Data<AtomicUsize>) -> HttpResponse {
         None => "signed-out".to_owned(),
     };
     HttpResponse::Ok().content_type("text/html").body(who)
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .new_agent()
-}
-
-struct Res {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Res {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-    fn all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Res {
-    let mut req = agent.get(url);
-    for (n, v) in headers {
-        req = req.header(*n, *v);
-    }
-    let mut res = req.call().unwrap();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect();
-    Res {
-        status: res.status().as_u16(),
-        headers,
-        body: res.body_mut().read_to_string().unwrap(),
-    }
 }
 
 fn bearer(token: &str) -> String {
@@ -346,7 +296,7 @@ fn handshake_is_307_with_exactly_the_states_headers() {
         )),
         "{location}"
     );
-    let cookies = res.all("set-cookie");
+    let cookies = res.header_all("set-cookie");
     assert_eq!(cookies.len(), 1);
     assert!(
         cookies[0].starts_with("__clerk_redirect_count=1;"),
@@ -531,7 +481,7 @@ fn resolved_handshake_appends_every_cookie_and_handler_headers_survive() {
         &[],
     );
     assert_eq!(res.status, 200, "{:?}", res.headers);
-    let cookies = res.all("set-cookie");
+    let cookies = res.header_all("set-cookie");
     assert_eq!(cookies.len(), 3, "{cookies:?}");
     assert_eq!(cookies[0], "app=1", "the handler's own header comes first");
     assert!(cookies[1].starts_with("__session="));
@@ -650,7 +600,7 @@ fn api_routes_answer_401_where_pages_get_307() {
     assert_eq!(api.header("location"), None);
     assert_eq!(api.header("cache-control"), None);
     assert!(
-        api.all("set-cookie")
+        api.header_all("set-cookie")
             .iter()
             .all(|c| !c.starts_with("__clerk_redirect_count")),
         "{:?}",

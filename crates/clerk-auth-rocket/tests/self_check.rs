@@ -7,10 +7,11 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
+use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::Options;
-use support::{agent, app, app_without_self_check, get, launch};
+use support::{app, app_without_self_check, launch};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 

@@ -6,13 +6,12 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
+use clerk_auth_core::testing::client::{agent, get, request};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{authenticate_request, Options, OptionsBuilder, TestRequest};
 use serde_json::json;
-use support::{
-    agent, app, app_without_self_check, assert_state_headers, expected, get, request, serve,
-};
+use support::{app, app_without_self_check, assert_state_headers, expected, serve};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 

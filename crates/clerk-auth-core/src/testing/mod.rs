@@ -17,6 +17,7 @@
 //! let verifier = Verifier::new(keys.verifier(), VerifyOptions::default(), clock);
 //! assert_eq!(verifier.verify_token(&token).unwrap().claim_str("sub"), Some("user_2test"));
 //! ```
+pub mod client;
 pub mod logs;
 pub mod server;
 pub mod vectors;

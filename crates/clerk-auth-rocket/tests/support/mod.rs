@@ -1,5 +1,4 @@
-//! Test support: a real Rocket server on 127.0.0.1:0 and a ureq client that neither follows
-//! redirects nor treats 4xx/5xx as errors.
+//! Test support: a real Rocket server on 127.0.0.1:0. The client is the core's `testing::client`.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Write;
@@ -8,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
+use clerk_auth_core::testing::client::Reply;
 use clerk_auth_core::{authenticate_request, Options, RequestState, TestRequest};
 use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
 use rocket::config::{LogLevel, Shutdown as ShutdownConfig};
@@ -220,68 +220,6 @@ pub fn app_with(fairing: ClerkAuth) -> (Rocket<Build>, Arc<AtomicUsize>) {
             ],
         );
     (rocket, hits)
-}
-
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-/// A received response.
-#[derive(Debug)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Reply {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-pub fn request(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut builder = ureq::http::Request::builder().method(method).uri(url);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    let request = builder.body(()).unwrap();
-    let mut response = agent.run(request).unwrap();
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect();
-    let body = response.body_mut().read_to_string().unwrap_or_default();
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Reply {
-    request(agent, "GET", url, headers)
 }
 
 /// What the core decides for the same request (path + headers, `Host` set as ureq sends it).

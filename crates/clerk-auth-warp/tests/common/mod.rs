@@ -1,5 +1,5 @@
-//! A real warp server on 127.0.0.1:0 running a small app over the filters, and a ureq client
-//! that neither follows redirects nor treats 4xx/5xx as errors.
+//! A real warp server on 127.0.0.1:0 running a small app over the filters. The client is the
+//! core's `testing::client`.
 
 #![allow(
     dead_code,
@@ -11,7 +11,6 @@
 
 use std::net::TcpListener;
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::{Options, OptionsBuilder};
@@ -129,60 +128,5 @@ impl Drop for Server {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(20)))
-        .build()
-        .into()
-}
-
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Answer {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn header_all(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Answer {
-    let mut req = agent.get(url);
-    for (name, value) in headers {
-        req = req.header(*name, *value);
-    }
-    let mut res = req.call().unwrap();
-    let headers = res
-        .headers()
-        .iter()
-        .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap().to_owned()))
-        .collect();
-    Answer {
-        status: res.status().as_u16(),
-        headers,
-        body: res.body_mut().read_to_string().unwrap(),
     }
 }
