@@ -13,7 +13,8 @@ use clerk_auth_core::AuthenticateError;
 #[non_exhaustive]
 pub enum ClerkAuthError {
     /// [`SignedIn`](crate::SignedIn) refused the request: `401` when it is signed out, `503` when
-    /// the session keys could not be obtained (a key-set outage or a bad secret key). The body is
+    /// the service could not verify the credential (a key-set outage, a bad secret key, a Backend API
+    /// outage for an opaque machine token, or a call over the instance's Backend API budget). The body is
     /// `{"status":"signed-out","reason":…,"message":…}`; under [`ClerkAuth::api`](crate::ClerkAuth::api)
     /// a `401` also carries `WWW-Authenticate: Bearer error="invalid_token"`.
     Rejected(Rejection),
@@ -32,7 +33,7 @@ impl fmt::Display for ClerkAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Rejected(r) if r.status == 503 => {
-                f.write_str("the session keys could not be obtained")
+                f.write_str("the credential could not be verified: the service is unavailable")
             }
             Self::Rejected(_) => f.write_str("the request is not signed in"),
             Self::Undecidable(e) => write!(f, "the request could not be authenticated: {e}"),
@@ -73,16 +74,16 @@ impl ResponseError for ClerkAuthError {
         let mut response = HttpResponse::build(self.status_code())
             .insert_header((header::CONTENT_TYPE, "application/json"))
             .body(body);
-        // `WWW-Authenticate` on a 401 of an API route (`http` 1 value to actix-web's, by bytes).
-        if let Self::Rejected(Rejection {
-            www_authenticate: Some(value),
-            ..
-        }) = self
-        {
-            if let Ok(value) = header::HeaderValue::from_bytes(value.as_bytes()) {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, value);
+        // `WWW-Authenticate` on a 401 of an API route, `Retry-After` over the Backend API budget
+        // (`http` 1 values to actix-web's, by bytes).
+        if let Self::Rejected(Rejection { headers, .. }) = self {
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    header::HeaderName::from_bytes(name.as_str().as_bytes()),
+                    header::HeaderValue::from_bytes(value.as_bytes()),
+                ) {
+                    response.headers_mut().insert(name, value);
+                }
             }
         }
         response

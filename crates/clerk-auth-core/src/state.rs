@@ -70,6 +70,10 @@ pub enum AuthErrorReason {
     TokenTypeMismatch,
     /// `unexpected-error`
     UnexpectedError,
+    /// `backend-api-budget-exhausted` (a clerk-auth addition, decision 13): verifying this
+    /// request would need a Backend API call beyond the instance's budget. Answered `503` with
+    /// `Retry-After: 1`; no call was made.
+    BackendApiBudgetExhausted,
 }
 
 impl AuthErrorReason {
@@ -91,6 +95,7 @@ impl AuthErrorReason {
             Self::ActiveOrganizationMismatch => "active-organization-mismatch",
             Self::TokenTypeMismatch => "token-type-mismatch",
             Self::UnexpectedError => "unexpected-error",
+            Self::BackendApiBudgetExhausted => "backend-api-budget-exhausted",
         }
     }
 }
@@ -236,6 +241,20 @@ pub struct RequestState {
     /// For a handshake asked for by a signed-in request (organization sync, cross-origin sync):
     /// the signed-in state it stays when it must not be redirected.
     pub(crate) without_redirect: Option<Box<RequestState>>,
+    /// Set when this signed-out state is the service's failure, not the client's (decision 12).
+    pub(crate) outage: Option<Outage>,
+}
+
+/// Why a signed-out state is the service's failure rather than the client's (decisions 12 and
+/// 13): answered `503`, never `401`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // Constructed by the machine-token and budget paths.
+pub(crate) enum Outage {
+    /// A Backend API answer the verification depends on could not be had (network, timeout,
+    /// 5xx, 429, a redirect, an unparseable body).
+    BackendApi,
+    /// The call would have exceeded the instance's Backend API budget: `Retry-After: 1`.
+    Budget,
 }
 
 /// The raw token of a signed-in state: a verified JWT shared with the cache, or an opaque token.
@@ -273,6 +292,7 @@ impl RequestState {
             headers,
             api: false,
             without_redirect: None,
+            outage: None,
         }
     }
 
@@ -293,6 +313,7 @@ impl RequestState {
             headers,
             api: false,
             without_redirect: None,
+            outage: None,
         }
     }
 
@@ -307,6 +328,7 @@ impl RequestState {
             headers,
             api: false,
             without_redirect: None,
+            outage: None,
         }
     }
 
@@ -401,6 +423,36 @@ impl RequestState {
         self.status == AuthStatus::SignedOut
             && self.reason.as_ref().is_some_and(Reason::is_key_set_outage)
     }
+
+    /// Whether this signed-out state is the service's failure rather than the client's, answered
+    /// `503` (decisions 11 to 13): a key-set outage or a bad secret key, a Backend API answer that
+    /// could not be had for an opaque machine token, or a call over the instance's Backend API
+    /// budget.
+    pub fn is_unavailable(&self) -> bool {
+        self.is_key_set_outage() || (self.status == AuthStatus::SignedOut && self.outage.is_some())
+    }
+
+    /// Marks a signed-out state as the service's failure (`503`).
+    #[allow(dead_code)]
+    pub(crate) fn with_outage(mut self, outage: Outage) -> Self {
+        self.outage = Some(outage);
+        self
+    }
+
+    /// A signed-out state for a request whose verification would exceed the instance's Backend
+    /// API budget (decision 13): reason `backend-api-budget-exhausted`, answered `503` with
+    /// `Retry-After: 1`.
+    #[allow(dead_code)]
+    pub(crate) fn over_budget(token_type: Option<TokenType>, auth: Auth) -> Self {
+        Self::signed_out(
+            token_type,
+            Reason::Auth(AuthErrorReason::BackendApiBudgetExhausted),
+            "The Backend API budget of this instance is exhausted; retry shortly.".to_owned(),
+            auth,
+            HeaderMap::new(),
+        )
+        .with_outage(Outage::Budget)
+    }
 }
 
 impl fmt::Debug for RequestState {
@@ -447,10 +499,11 @@ pub struct Rejection {
     pub status: u16,
     /// The JSON body.
     pub body: String,
-    /// The `WWW-Authenticate` header this answer carries besides the state's own
-    /// [`headers`](RequestState::headers): `Bearer error="invalid_token"` on a `401` of a state
-    /// answered as an API ([`RequestState::into_api`]); `None` otherwise.
-    pub www_authenticate: Option<HeaderValue>,
+    /// The headers this answer carries besides the state's own
+    /// [`headers`](RequestState::headers): `WWW-Authenticate: Bearer error="invalid_token"` on a
+    /// `401` of a state answered as an API ([`RequestState::into_api`]), `Retry-After: 1` on a
+    /// `503` over the Backend API budget.
+    pub headers: HeaderMap,
 }
 
 /// The challenge of a `401` answered as an API (RFC 6750 §3).
@@ -477,18 +530,26 @@ impl RequestState {
         // A pending session is signed in with no reason, but Clerk's `toAuth()` treats it as
         // signed out: the body then carries `"reason": null`.
         let reason = self.reason.as_ref().map(|r| r.as_str().into_owned());
-        let status = if self.is_key_set_outage() { 503 } else { 401 };
+        let status = if self.is_unavailable() { 503 } else { 401 };
         let body = serde_json::json!({
             "status": AuthStatus::SignedOut.as_str(),
             "reason": reason,
             "message": self.message.as_deref().unwrap_or(""),
         });
-        let www_authenticate =
-            (self.api && status == 401).then(|| HeaderValue::from_static(API_CHALLENGE));
+        let mut headers = HeaderMap::new();
+        if self.api && status == 401 {
+            headers.insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(API_CHALLENGE),
+            );
+        }
+        if self.outage == Some(Outage::Budget) {
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         Some(Rejection {
             status,
             body: body.to_string(),
-            www_authenticate,
+            headers,
         })
     }
 
@@ -654,7 +715,10 @@ mod tests {
         let rejection = api.rejection().unwrap();
         assert_eq!(rejection.status, 401);
         assert_eq!(
-            rejection.www_authenticate.as_ref().unwrap(),
+            rejection
+                .headers
+                .get(http::header::WWW_AUTHENTICATE)
+                .unwrap(),
             r#"Bearer error="invalid_token""#
         );
         assert_eq!(
@@ -688,7 +752,7 @@ mod tests {
         assert!(!page.is_api());
         let rejection = page.rejection().unwrap();
         assert_eq!(rejection.status, 401);
-        assert_eq!(rejection.www_authenticate, None);
+        assert_eq!(rejection.headers.get(http::header::WWW_AUTHENTICATE), None);
         assert!(!format!("{page:?}").contains("api"));
 
         // The same signed-out state as an API: same status, headers and body, plus the challenge.
@@ -698,7 +762,10 @@ mod tests {
         let api_rejection = api.rejection().unwrap();
         assert_eq!(api_rejection.body, rejection.body);
         assert_eq!(
-            api_rejection.www_authenticate.as_ref().unwrap(),
+            api_rejection
+                .headers
+                .get(http::header::WWW_AUTHENTICATE)
+                .unwrap(),
             r#"Bearer error="invalid_token""#
         );
         assert!(format!("{api:?}").contains("api: true"));
@@ -717,7 +784,7 @@ mod tests {
         assert!(outage.is_key_set_outage());
         let rejection = outage.rejection().unwrap();
         assert_eq!(rejection.status, 503);
-        assert_eq!(rejection.www_authenticate, None);
+        assert_eq!(rejection.headers.get(http::header::WWW_AUTHENTICATE), None);
         assert_eq!(body(&rejection)["reason"], "jwk-remote-failed-to-load");
     }
 

@@ -93,7 +93,10 @@ fn a_signed_out_handshake_is_signed_out_as_an_api() {
     let rejection = api.rejection().unwrap();
     assert_eq!(rejection.status, 401);
     assert_eq!(
-        rejection.www_authenticate.unwrap(),
+        rejection
+            .headers
+            .get(http::header::WWW_AUTHENTICATE)
+            .unwrap(),
         r#"Bearer error="invalid_token""#
     );
 }

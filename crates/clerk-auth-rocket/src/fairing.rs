@@ -173,11 +173,13 @@ impl Fairing for ClerkAuth {
                         if response.status().code == rejection.status {
                             let status = response.status();
                             set_json(response, status, rejection.body);
-                            // `WWW-Authenticate` on a 401 under an API prefix.
-                            if let Some(Ok(value)) =
-                                rejection.www_authenticate.as_ref().map(|v| v.to_str())
-                            {
-                                response.set_raw_header("WWW-Authenticate", value.to_owned());
+                            // `WWW-Authenticate` on a 401 under an API prefix, `Retry-After`
+                            // over the Backend API budget.
+                            for (name, value) in &rejection.headers {
+                                if let Ok(value) = value.to_str() {
+                                    response
+                                        .set_raw_header(name.as_str().to_owned(), value.to_owned());
+                                }
                             }
                         }
                     }

@@ -28,11 +28,12 @@ pub enum ClerkRejection {
     /// A protected route refused the request ([`signed_in`](crate::signed_in)): `401`, or `503`
     /// for a key-set outage, with Clerk's JSON body and the state's headers. For an API route
     /// ([`api::signed_in`](crate::api::signed_in)), a `401` also carries `WWW-Authenticate:
-    /// Bearer error="invalid_token"` (`rejection.www_authenticate`; `state.is_api()` is `true`).
+    /// Bearer error="invalid_token"` (in `rejection.headers`; `state.is_api()` is `true`); a `503` over the Backend API budget
+    /// carries `Retry-After: 1`.
     Unauthorized {
         /// The decision.
         state: AuthState,
-        /// The status, JSON body and `WWW-Authenticate` (API routes) to answer with.
+        /// The status, JSON body and extra headers (`WWW-Authenticate`, `Retry-After`) to answer with.
         rejection: ClerkAnswer,
     },
     /// The request could not be decided: `500` with this JSON body (no token, no key).
@@ -81,18 +82,10 @@ impl ClerkRejection {
         if let Some(state) = self.state() {
             append_headers(response.headers_mut(), state.headers());
         }
-        if let Self::Unauthorized {
-            rejection:
-                ClerkAnswer {
-                    www_authenticate: Some(value),
-                    ..
-                },
-            ..
-        } = self
-        {
-            response
-                .headers_mut()
-                .insert(warp::http::header::WWW_AUTHENTICATE, value.clone());
+        if let Self::Unauthorized { rejection, .. } = self {
+            for (name, value) in &rejection.headers {
+                response.headers_mut().insert(name.clone(), value.clone());
+            }
         }
         response
     }
