@@ -13,8 +13,7 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
-    authenticate_request, try_authenticate_request, ConfigError, Interrupt, Options, RequestState,
-    RequestView, TestRequest,
+    try_authenticate_request, ConfigError, Deferred, Interrupt, Options, RequestState, RequestView,
 };
 
 use crate::error::ClerkAuthError;
@@ -156,19 +155,17 @@ pub struct ClerkAuthMiddleware<S> {
 /// A decision: made inline, or still to make on a blocking thread.
 enum Pending {
     Ready(Result<Arc<RequestState>, ClerkAuthError>),
-    Blocking(TestRequest, Options),
+    Blocking(Deferred),
 }
 
 impl Pending {
     async fn resolve(self) -> Result<Arc<RequestState>, ClerkAuthError> {
         match self {
             Self::Ready(decided) => decided,
-            Self::Blocking(request, options) => {
-                match web::block(move || authenticate_request(&request, &options)).await {
-                    Ok(decided) => decided.map(Arc::new).map_err(ClerkAuthError::Undecidable),
-                    Err(_) => Err(ClerkAuthError::BlockingTaskFailed),
-                }
-            }
+            Self::Blocking(deferred) => match web::block(move || deferred.run()).await {
+                Ok(decided) => decided.map(Arc::new).map_err(ClerkAuthError::Undecidable),
+                Err(_) => Err(ClerkAuthError::BlockingTaskFailed),
+            },
         }
     }
 }
@@ -191,8 +188,12 @@ where
         let pending = match try_authenticate_request(&view, &self.options) {
             Ok(state) => Pending::Ready(Ok(Arc::new(state))),
             Err(Interrupt::Failed(e)) => Pending::Ready(Err(ClerkAuthError::Undecidable(e))),
-            // `WouldBlock`: the decision needs network IO.
-            Err(_) => Pending::Blocking(TestRequest::capture(&view), self.options.clone()),
+            // `WouldBlock`: the decision needs network IO, within the instance's bound on
+            // waiting decisions (over it: 503 with `Retry-After`).
+            Err(_) => match Deferred::new(&view, &self.options) {
+                Ok(deferred) => Pending::Blocking(deferred),
+                Err(refused) => Pending::Ready(Ok(Arc::new(refused))),
+            },
         };
         let service = Rc::clone(&self.service);
         let api = self.api;
@@ -247,6 +248,7 @@ fn append_headers(dst: &mut HeaderMap, state: &RequestState) {
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest as ActixTestRequest;
+    use clerk_auth_core::TestRequest;
 
     use super::*;
 

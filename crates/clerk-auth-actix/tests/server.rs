@@ -573,6 +573,59 @@ fn a_key_fetch_in_flight_does_not_block_other_requests() {
 }
 
 #[test]
+fn decisions_waiting_on_the_backend_api_are_bounded_per_instance() {
+    let keys = KeyPair::shared();
+    let api = BackendApiServer::start(SECRET).unwrap();
+    api.set_keys(vec![keys.jwk("ins_2test")]);
+    api.set_delay(Endpoint::Jwks, Duration::from_millis(1500));
+    let warm = pem_options(keys).build().unwrap();
+    let cold = jwks_options(&api)
+        .jwks_timeout(Duration::from_secs(5))
+        .jwks_fetch_budget(Duration::from_secs(6))
+        .max_deferred_decisions(1)
+        .build()
+        .unwrap();
+    let server = start(warm, Some(cold), 2);
+    let good = bearer(&token(keys));
+    let cold_url = format!("{}/cold/me", server.base);
+
+    // The first cold request takes the instance's only place and waits for the key set.
+    let first = {
+        let (url, auth) = (cold_url.clone(), good.clone());
+        thread::spawn(move || get(&agent(), &url, &[("authorization", &auth)]).status)
+    };
+    let started = Instant::now();
+    while api.jwks_fetches() < 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "no fetch started"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    // Meanwhile every other request that would have to wait is refused at once.
+    for _ in 0..5 {
+        let res = get(&agent(), &cold_url, &[("authorization", &good)]);
+        assert_eq!(res.status, 503, "{}", res.body);
+        assert_eq!(res.header("retry-after"), Some("1"));
+        assert_eq!(
+            res.header("x-clerk-auth-reason"),
+            Some("backend-api-budget-exhausted")
+        );
+        let body: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+        assert_eq!(body["reason"], "backend-api-budget-exhausted");
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(1400),
+        "refusals waited"
+    );
+    assert_eq!(first.join().unwrap(), 200);
+    // The place is free again, and the keys are cached: answered inline.
+    let res = get(&agent(), &cold_url, &[("authorization", &good)]);
+    assert_eq!(res.status, 200);
+    assert_eq!(api.jwks_fetches(), 1);
+}
+
+#[test]
 fn api_routes_answer_401_where_pages_get_307() {
     let keys = KeyPair::shared();
     let server = start(pem_options(keys).build().unwrap(), None, 1);

@@ -56,8 +56,9 @@ impl AuthenticateError {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Interrupt {
-    /// Deciding needs network IO (a key fetch, a handshake nonce, a refresh): rerun
-    /// [`authenticate_request`](crate::authenticate_request) on a blocking thread.
+    /// Deciding needs network IO (a key fetch, a handshake nonce, a refresh, an opaque machine
+    /// token), or would wait on a fetch in progress: capture the request with
+    /// [`Deferred::new`](crate::Deferred::new) and run it on a blocking thread.
     #[error("the decision needs network IO")]
     WouldBlock,
     /// The request could not be decided.
@@ -82,9 +83,11 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
     explained(request, options, &Recorder::for_tracing())
 }
 
-/// Decides the request without any network IO. Returns [`Interrupt::WouldBlock`] when the
-/// decision needs IO; run [`authenticate_request`] on a blocking thread (`spawn_blocking`,
-/// `web::block`) in that case only. Both give the same state for the same request.
+/// Decides the request without any network IO and without waiting on a fetch in progress: safe
+/// on an async executor thread. Returns [`Interrupt::WouldBlock`] when the decision needs IO; then
+/// run it on a blocking thread (`spawn_blocking`, `web::block`) through
+/// [`Deferred`](crate::Deferred), in that case only. Both give the same state for the same
+/// request.
 pub fn try_authenticate_request<R: RequestView + ?Sized>(
     request: &R,
     options: &Options,
@@ -232,6 +235,30 @@ fn is_machine_jwt(jwt: &Jwt) -> bool {
 impl<R: RequestView + ?Sized> Decision<'_, R> {
     fn note(&self, rule: &'static str, detail: impl FnOnce() -> String) {
         self.trace.note(rule, detail);
+    }
+
+    /// Decision 14: a development primary redirects (with its dev-browser token) only to an
+    /// origin of the authorized parties, when they are set.
+    fn is_allowed_redirect(&self, url: &Url) -> bool {
+        let parties = self.options.authorized_parties();
+        let allowed = parties.is_empty() || {
+            let origin = url.origin().ascii_serialization();
+            parties.iter().any(|p| *p == origin)
+        };
+        if !allowed {
+            self.note("§2.3 step 2", || {
+                format!(
+                    "__clerk_redirect_url to {} is not an origin of the authorized parties: ignored (decision 14)",
+                    crate::explain::short(&url.origin().ascii_serialization())
+                )
+            });
+        }
+        allowed
+    }
+
+    /// Whether this decision may do network IO (blocking mode).
+    fn may_block(&self) -> bool {
+        self.mode == Mode::Blocking
     }
 
     // ---- §2.1 dispatch -------------------------------------------------------------------
@@ -545,6 +572,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             if let Some(target) = ctx
                 .query("__clerk_redirect_url")
                 .and_then(|r| parse_http_url(&r))
+                .filter(|url| self.is_allowed_redirect(url))
             {
                 let target = match dev_browser {
                     Some(db) => handshake::with_query_param_appended(&target, "__clerk_db_jwt", db),
@@ -853,15 +881,12 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 }
             }
         } else if let Some(token) = ctx.handshake_token() {
-            let verifier = self.options.verifier();
-            if self.mode == Mode::NonBlocking {
-                if let Ok(jwt) = verifier.decode(token) {
-                    if verifier.source().needs_io(&jwt) {
-                        return Err(Interrupt::WouldBlock);
-                    }
-                }
-            }
-            match verifier.verify_handshake_token(token) {
+            let verified = self
+                .options
+                .verifier()
+                .verify_handshake_token_with(token, self.may_block())
+                .ok_or(Interrupt::WouldBlock)?;
+            match verified {
                 Ok(jwt) => jwt
                     .claims()
                     .get("handshake")
@@ -927,11 +952,16 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                         .to_owned()
                 });
                 tracing::warn!(target: "clerk_auth", reason = %err.reason, "Clerk: clock skew detected while verifying the handshake session token; retrying with a 24 h tolerance. Make sure your system clock is in sync.");
-                match self
+                let retried = self
                     .options
                     .verifier()
-                    .verify_token_with_skew(&session_token, Duration::from_secs(86_400))
-                {
+                    .verify_token_with(
+                        &session_token,
+                        Duration::from_secs(86_400),
+                        self.may_block(),
+                    )
+                    .ok_or(Interrupt::WouldBlock)?;
+                match retried {
                     Ok(jwt) => Ok(Ok(
                         self.signed_in_session(Verified { jwt, entry: None }, headers)
                     )),
@@ -1061,10 +1091,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 return Ok(Err(e));
             }
         };
-        if entry.is_none() && self.mode == Mode::NonBlocking && verifier.needs_io_decoded(&jwt) {
-            return Err(Interrupt::WouldBlock);
-        }
-        crate::diagnostics::record_cache_lookup(entry.is_some());
+        let hit = entry.is_some();
         self.note("§3.2", || match &entry {
             Some(_) => format!(
                 "{}: verified-token cache hit (signature checked earlier; times re-checked)",
@@ -1079,14 +1106,17 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                         .unwrap_or("(none)")
                 ),
                 short(jwt.kid().unwrap_or("(none)")),
-                if verifier.source().needs_io(&jwt) {
+                if verifier.source().try_key(&jwt).is_none() {
                     "not in memory: fetched from the key source"
                 } else {
                     "in memory"
                 }
             ),
         });
-        let result = verifier.verify_for_request(Arc::clone(&jwt), entry);
+        let result = verifier
+            .verify_for_request(Arc::clone(&jwt), entry, self.may_block())
+            .ok_or(Interrupt::WouldBlock)?;
+        crate::diagnostics::record_cache_lookup(hit);
         if self.trace.is_on() {
             let now = self.options.clock().now();
             for line in

@@ -29,9 +29,11 @@ pub(crate) enum Condition {
     OrganizationLoop,
     /// A handshake could not be resolved.
     HandshakeUnresolved,
+    /// Too many decisions wait on the blocking pool.
+    DeferredDecisionsFull,
 }
 
-const CONDITIONS: usize = 6;
+const CONDITIONS: usize = 7;
 
 impl Condition {
     const fn index(self) -> usize {
@@ -42,6 +44,7 @@ impl Condition {
             Self::HandshakeLoop => 3,
             Self::OrganizationLoop => 4,
             Self::HandshakeUnresolved => 5,
+            Self::DeferredDecisionsFull => 6,
         }
     }
 
@@ -54,6 +57,7 @@ impl Condition {
             Self::HandshakeLoop => "handshake-loop",
             Self::OrganizationLoop => "organization-activation-loop",
             Self::HandshakeUnresolved => "handshake-unresolved",
+            Self::DeferredDecisionsFull => "deferred-decisions-full",
         }
     }
 

@@ -9,6 +9,7 @@
 pub mod bapi;
 pub mod clock;
 mod decide;
+mod deferred;
 mod diagnostics;
 pub mod error;
 pub mod explain;
@@ -30,6 +31,7 @@ pub mod verify;
 pub use bapi::{BackendApi, HttpBackendApi};
 pub use clock::{Clock, SystemClock};
 pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
+pub use deferred::{Deferred, DEFAULT_MAX_DEFERRED_DECISIONS};
 pub use error::{
     ConfigError, TokenCarrier, TokenVerificationError, TokenVerificationErrorAction,
     TokenVerificationErrorReason,

@@ -251,13 +251,11 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
     };
 
     let verifier = options.verifier();
-    if !may_block && verifier.source().needs_io(&jwt) {
-        return None;
-    }
     let failed = |message: Cow<'static, str>| {
         MachineTokenVerificationError::new(kind, Code::TokenVerificationFailed, message, None)
     };
-    let key = match verifier.source().key(&jwt) {
+    // Decided and taken in one step: `None` when the key cannot be had without IO.
+    let key = match verifier.take_key(&jwt, may_block)? {
         Ok(key) => key,
         Err(e) => return Some(Err(failed(e.message))),
     };

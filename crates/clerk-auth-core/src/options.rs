@@ -302,6 +302,7 @@ struct Inner {
     machine_token_cache: MachineTokenCache,
     fallback_base_url: Url,
     diagnostics: Diagnostics,
+    deferred: crate::deferred::DeferredBound,
 }
 
 impl fmt::Debug for Options {
@@ -492,6 +493,11 @@ impl Options {
         &self.inner.diagnostics
     }
 
+    /// The bound on decisions waiting on the blocking pool.
+    pub(crate) fn deferred_bound(&self) -> &crate::deferred::DeferredBound {
+        &self.inner.deferred
+    }
+
     /// The per-instance machine-token cache.
     pub(crate) fn machine_token_cache(&self) -> &MachineTokenCache {
         &self.inner.machine_token_cache
@@ -591,6 +597,7 @@ pub struct OptionsBuilder {
     verified_token_cache_capacity: u64,
     machine_token_cache_ttl: Duration,
     machine_token_cache_capacity: u64,
+    max_deferred_decisions: usize,
 }
 
 impl Default for OptionsBuilder {
@@ -625,6 +632,7 @@ impl Default for OptionsBuilder {
             verified_token_cache_capacity: DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY,
             machine_token_cache_ttl: DEFAULT_MACHINE_TOKEN_CACHE_TTL,
             machine_token_cache_capacity: DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY,
+            max_deferred_decisions: crate::deferred::DEFAULT_MAX_DEFERRED_DECISIONS,
         }
     }
 }
@@ -887,6 +895,17 @@ impl OptionsBuilder {
     /// Capacity of the opaque machine-token answer cache; 0 turns it off. Defaults to 10 000.
     pub fn machine_token_cache_capacity(mut self, capacity: u64) -> Self {
         self.machine_token_cache_capacity = capacity;
+        self
+    }
+
+    /// How many decisions of this instance may wait on the blocking pool at once (decisions
+    /// that need network IO: a key fetch, a handshake nonce, a refresh, an opaque machine token;
+    /// see [`Deferred`](crate::Deferred)). Over it, a request is not deferred: it is answered
+    /// signed out with reason `backend-api-budget-exhausted`, `503` and `Retry-After: 1` on a
+    /// protected route, so that a slow Backend API cannot fill a blocking pool the application
+    /// shares. Defaults to 64; at least 1.
+    pub fn max_deferred_decisions(mut self, max: usize) -> Self {
+        self.max_deferred_decisions = max.max(1);
         self
     }
 
@@ -1163,6 +1182,7 @@ impl OptionsBuilder {
                 machine_token_cache,
                 fallback_base_url,
                 diagnostics,
+                deferred: crate::deferred::DeferredBound::new(self.max_deferred_decisions),
             }),
         })
     }

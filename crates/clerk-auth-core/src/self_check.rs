@@ -270,6 +270,7 @@ pub fn self_check_with_retry(
 ) -> SelfCheckReport {
     let mut report = SelfCheckReport::default();
     check_instance_types(options, &mut report);
+    check_dev_redirects(options, &mut report);
     check_unused_pem(options, &mut report);
     if options.accepts_token().accepts(TokenType::SessionToken) {
         check_key_set(options, &mut report, first_delay, max_delay);
@@ -438,6 +439,25 @@ fn check_instance_types(options: &Options, report: &mut SelfCheckReport) {
             "CLERK_SIGN_IN_URL",
             "a satellite application of a development instance needs the sign-in page of the \
              primary application: set CLERK_SIGN_IN_URL to its absolute URL.",
+        );
+    }
+}
+
+/// Decision 14: a development primary sends its dev-browser token to `__clerk_redirect_url`,
+/// restricted to the origins of the authorized parties when they are set.
+fn check_dev_redirects(options: &Options, report: &mut SelfCheckReport) {
+    if options.is_development()
+        && !options.is_satellite()
+        && options.authorized_parties().is_empty()
+        && options.accepts_token().accepts(TokenType::SessionToken)
+    {
+        report.push(
+            Severity::Warning,
+            "CLERK_AUTHORIZED_PARTIES",
+            "this development instance redirects to any __clerk_redirect_url it is given, \
+             carrying the development browser token there: set CLERK_AUTHORIZED_PARTIES to the \
+             origins of your applications (for example http://localhost:3000) to restrict the \
+             redirects to them.",
         );
     }
 }

@@ -442,7 +442,6 @@ impl RequestState {
     /// A signed-out state for a request whose verification would exceed the instance's Backend
     /// API budget (decision 13): reason `backend-api-budget-exhausted`, answered `503` with
     /// `Retry-After: 1`.
-    #[allow(dead_code)]
     pub(crate) fn over_budget(token_type: Option<TokenType>, auth: Auth) -> Self {
         Self::signed_out(
             token_type,

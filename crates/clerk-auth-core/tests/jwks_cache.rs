@@ -176,7 +176,7 @@ fn ttl_is_strict_and_hits_do_not_extend_it() {
 }
 
 #[test]
-fn needs_io_cold_warm_and_expired() {
+fn try_key_cold_warm_and_expired() {
     let kp = KeyPair::shared();
     let server = server_with(&[(kp, "ins_1")]);
     let mut cfg = config(&server);
@@ -186,16 +186,26 @@ fn needs_io_cold_warm_and_expired() {
     let known = Jwt::decode(&token(kp, "ins_1")).unwrap();
     let unknown = Jwt::decode(&token(kp, "ins_other")).unwrap();
 
-    assert!(verifier.needs_io(&known), "cold");
-    assert_eq!(server.jwks_fetches(), 0, "needs_io must not fetch");
+    assert!(verifier.try_key(&known).is_none(), "cold");
+    assert_eq!(server.jwks_fetches(), 0, "try_key must not fetch");
     verifier.key(&known).unwrap();
-    assert!(!verifier.needs_io(&known), "warm");
-    assert!(!verifier.needs_io(&unknown), "kid miss within the cooldown");
+    assert!(matches!(verifier.try_key(&known), Some(Ok(_))), "warm");
+    let miss = verifier
+        .try_key(&unknown)
+        .map(|r| r.map(|_| ()).map_err(|e| e.reason));
+    assert_eq!(
+        miss,
+        Some(Err(TokenVerificationErrorReason::JwkKidMismatch)),
+        "kid miss within the cooldown"
+    );
     thread::sleep(Duration::from_millis(120));
-    assert!(verifier.needs_io(&unknown), "kid miss after the cooldown");
-    assert!(!verifier.needs_io(&known));
+    assert!(
+        verifier.try_key(&unknown).is_none(),
+        "kid miss after the cooldown"
+    );
+    assert!(matches!(verifier.try_key(&known), Some(Ok(_))));
     thread::sleep(Duration::from_millis(420));
-    assert!(verifier.needs_io(&known), "expired");
+    assert!(verifier.try_key(&known).is_none(), "expired");
     assert_eq!(server.jwks_fetches(), 1);
 }
 
@@ -206,7 +216,7 @@ fn refresh_prewarms() {
     let verifier = JwksVerifier::new(config(&server));
     assert_eq!(verifier.refresh(), Ok(2));
     let jwt = Jwt::decode(&token(kp, "ins_1")).unwrap();
-    assert!(!verifier.needs_io(&jwt));
+    assert!(matches!(verifier.try_key(&jwt), Some(Ok(_))));
     verify(&verifier, jwt.as_str()).unwrap();
     assert_eq!(server.jwks_fetches(), 1);
 }
@@ -263,10 +273,10 @@ fn the_verification_pipeline_uses_the_key_set() {
     let source: Arc<dyn TokenVerifier> = Arc::new(JwksVerifier::new(config(&server)));
     let verifier = Verifier::new(source, VerifyOptions::default(), Arc::new(SystemClock));
     let token = token(kp, "ins_1");
-    assert!(verifier.needs_io(&token));
+    assert!(verifier.try_verify_token(&token).is_none());
     let jwt = verifier.verify_token(&token).unwrap();
     assert_eq!(jwt.claim_str("sub"), Some("user_2test"));
-    assert!(!verifier.needs_io(&token));
+    assert!(verifier.try_verify_token(&token).unwrap().is_ok());
     let forged = TokenMinter::new(KeyPair::shared_other())
         .kid("ins_1")
         .mint();

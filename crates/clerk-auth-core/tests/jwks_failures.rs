@@ -197,7 +197,7 @@ fn unreachable_server_fails_closed_quickly() {
     };
     let verifier = JwksVerifier::new(JwksConfig::new(SECRET).with_api_url(url));
     let jwt = Jwt::decode(&token()).unwrap();
-    assert!(verifier.needs_io(&jwt));
+    assert!(verifier.try_key(&jwt).is_none(), "cold: would block");
     let start = Instant::now();
     let err = verifier.key(&jwt).unwrap_err();
     assert_eq!(
@@ -205,6 +205,88 @@ fn unreachable_server_fails_closed_quickly() {
         TokenVerificationErrorReason::JwkRemoteFailedToLoad
     );
     assert!(start.elapsed() < Duration::from_secs(5));
-    // The failure is remembered: no IO until the backoff ends.
-    assert!(!verifier.needs_io(&jwt));
+    // The failure is remembered: no IO until the backoff ends, the failure answers at once.
+    let again = verifier
+        .try_key(&jwt)
+        .map(|r| r.map(|_| ()).map_err(|e| e.reason));
+    assert_eq!(
+        again,
+        Some(Err(TokenVerificationErrorReason::JwkRemoteFailedToLoad))
+    );
+}
+
+#[test]
+fn a_kid_miss_whose_refetch_fails_reports_the_fetch_failure() {
+    let server = server();
+    let verifier = JwksVerifier::new(fast_config(&server));
+    verify(&verifier, &token()).unwrap();
+    let rotated = TokenMinter::new(KeyPair::shared()).kid("ins_new").mint();
+
+    // Decision 12: the refetch a kid miss triggers fails: the failure is reported (503 class),
+    // never `jwk-kid-mismatch`, which would blame the client's token.
+    server.respond_with(Endpoint::Jwks, outage());
+    thread::sleep(Duration::from_millis(60)); // past the kid-miss cooldown
+    let err = verify(&verifier, &rotated).unwrap_err();
+    assert_eq!(
+        err.reason,
+        TokenVerificationErrorReason::JwkRemoteFailedToLoad
+    );
+    assert!(err.reason.is_key_set_outage());
+    // Within the cooldown, the same kid gets the same answer without a fetch.
+    let fetches = server.jwks_fetches();
+    let again = verify(&verifier, &rotated).unwrap_err();
+    assert_eq!(
+        again.reason,
+        TokenVerificationErrorReason::JwkRemoteFailedToLoad
+    );
+    assert_eq!(server.jwks_fetches(), fetches);
+    // The known kid still verifies with the fresh keys.
+    verify(&verifier, &token()).unwrap();
+
+    // A refused secret key is reported as such.
+    thread::sleep(Duration::from_millis(60));
+    server.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::bapi_error(
+            401,
+            "clerk_key_invalid",
+            "The provided Clerk Secret Key is invalid.",
+        )),
+    );
+    let err = verify(&verifier, &rotated).unwrap_err();
+    assert_eq!(err.reason, TokenVerificationErrorReason::SecretKeyInvalid);
+
+    // Once the Backend API answers again, a kid missing from the set is the client's fault.
+    server.respond_with(Endpoint::Jwks, None);
+    thread::sleep(Duration::from_millis(60));
+    let err = verify(&verifier, &rotated).unwrap_err();
+    assert_eq!(err.reason, TokenVerificationErrorReason::JwkKidMismatch);
+}
+
+#[test]
+fn a_redirect_from_the_key_set_endpoint_is_a_transient_failure() {
+    let server = server();
+    let verifier = JwksVerifier::new(fast_config(&server));
+    let token = token();
+    verify(&verifier, &token).unwrap();
+
+    server.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::json(302, &serde_json::json!({}))),
+    );
+    thread::sleep(Duration::from_millis(250)); // past the TTL, inside the grace
+    verify(&verifier, &token).unwrap();
+    assert_eq!(
+        server.jwks_fetches(),
+        2,
+        "a redirect is not retried within the fetch"
+    );
+
+    thread::sleep(Duration::from_millis(650)); // past TTL + grace
+    let err = verify(&verifier, &token).unwrap_err();
+    assert_eq!(
+        err.reason,
+        TokenVerificationErrorReason::JwkRemoteFailedToLoad
+    );
+    assert!(err.message.contains("code=302"), "{}", err.message);
 }

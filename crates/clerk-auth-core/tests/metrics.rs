@@ -205,3 +205,34 @@ fn tokens_without_azp_are_counted_every_time() {
         4
     );
 }
+
+#[test]
+fn a_redirect_from_the_key_set_endpoint_has_its_own_outcome() {
+    let key = KeyPair::shared();
+    let server = BackendApiServer::start("sk_test_metrics").unwrap();
+    server.respond_with(
+        Endpoint::Jwks,
+        Some(CannedResponse::json(307, &serde_json::json!({}))),
+    );
+    let options = Options::builder()
+        .publishable_key(PK)
+        .secret_key(server.secret())
+        .api_url(server.url())
+        .build()
+        .unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let token = TokenMinter::new(key).issued_at(SystemTime::now()).mint();
+        let state =
+            authenticate_request(&TestRequest::get(URL).bearer(&token).build(), &options).unwrap();
+        assert!(state.is_key_set_outage(), "{:?}", state.reason());
+    });
+    let all = series(&snapshotter);
+    assert_eq!(
+        counter(&all, telemetry::JWKS_FETCHES, &[("outcome", "redirect")]),
+        1,
+        "a redirect is one failed attempt, not retried: {all:?}"
+    );
+    assert_eq!(server.jwks_fetches(), 1, "the redirect was not followed");
+}

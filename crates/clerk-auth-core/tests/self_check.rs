@@ -18,12 +18,19 @@ const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const PK_TEST: &str = "pk_test_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA";
 const GARBAGE_PEM: &str = "-----BEGIN PUBLIC KEY-----\nnot*base64*at*all\n-----END PUBLIC KEY-----";
 
-/// A variable lookup over fixed pairs.
+/// The authorized parties of the tests' applications: with them, a development instance gets no
+/// decision-14 warning (tested on its own) in tests about other findings.
+const PARTIES: &str = "http://localhost:3000";
+
+/// A variable lookup over fixed pairs, plus `CLERK_AUTHORIZED_PARTIES` unless they name it.
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let pairs: Vec<(String, String)> = pairs
+    let mut pairs: Vec<(String, String)> = pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
+    if !pairs.iter().any(|(k, _)| k == "CLERK_AUTHORIZED_PARTIES") {
+        pairs.push(("CLERK_AUTHORIZED_PARTIES".to_owned(), PARTIES.to_owned()));
+    }
     move |name| {
         pairs
             .iter()
@@ -53,6 +60,7 @@ fn options_for(server_url: &str, secret: &str) -> Options {
     Options::builder()
         .secret_key(secret)
         .publishable_key(PK_TEST)
+        .authorized_parties([PARTIES])
         .api_url(server_url)
         .jwks_max_attempts(1)
         .jwks_timeout(Duration::from_millis(500))
@@ -233,6 +241,7 @@ fn pem_key_needs_no_fetch() {
     let options = Options::builder()
         .secret_key(server.secret())
         .publishable_key(PK_TEST)
+        .authorized_parties([PARTIES])
         .jwt_key(KeyPair::shared().public_pem())
         .api_url(server.url())
         .build()
@@ -459,4 +468,34 @@ fn a_skewed_clock_is_a_warning_naming_clerk_clock_skew_ms() {
     server.set_clock_offset(0);
     let options = options_for(&server.url(), server.secret());
     assert!(self_check(&options).findings().is_empty());
+}
+
+#[test]
+fn a_development_instance_without_authorized_parties_is_warned_its_redirects_are_unrestricted() {
+    let pem = KeyPair::shared().public_pem();
+    let unrestricted = [
+        ("CLERK_SECRET_KEY", "sk_test_self_check_dev"),
+        ("CLERK_PUBLISHABLE_KEY", PK_TEST),
+        ("CLERK_JWT_KEY", pem.as_str()),
+        ("CLERK_AUTHORIZED_PARTIES", ""),
+    ];
+    let (_, report) = self_check_env_with(env(&unrestricted));
+    assert_only(&report, Severity::Warning, "CLERK_AUTHORIZED_PARTIES");
+    assert!(report.findings()[0]
+        .message()
+        .contains("__clerk_redirect_url"));
+
+    // With the list set, or on a production instance, nothing to say.
+    let mut restricted = unrestricted;
+    restricted[3].1 = PARTIES;
+    let (_, report) = self_check_env_with(env(&restricted));
+    assert!(report.findings().is_empty(), "{report}");
+    let production = [
+        ("CLERK_SECRET_KEY", "sk_live_self_check_prod"),
+        ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+        ("CLERK_JWT_KEY", pem.as_str()),
+        ("CLERK_AUTHORIZED_PARTIES", ""),
+    ];
+    let (_, report) = self_check_env_with(env(&production));
+    assert!(report.findings().is_empty(), "{report}");
 }

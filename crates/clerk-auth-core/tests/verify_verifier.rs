@@ -46,8 +46,12 @@ impl TokenVerifier for Counting {
         self.lookups.fetch_add(1, Ordering::SeqCst);
         self.inner.key(jwt)
     }
-    fn needs_io(&self, _jwt: &Jwt) -> bool {
-        self.io.load(Ordering::SeqCst)
+    fn try_key(&self, jwt: &Jwt) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
+        if self.io.load(Ordering::SeqCst) {
+            None
+        } else {
+            Some(self.key(jwt))
+        }
     }
 }
 
@@ -290,21 +294,33 @@ fn verify_token_order() {
 }
 
 #[test]
-fn needs_io_follows_the_source_and_the_cache() {
+fn try_verify_token_follows_the_source_and_the_cache() {
     let (v, source, _clock) = counting_verifier(VerifyOptions::default());
     let token = minter().mint();
-    assert!(!v.needs_io(&token));
+    assert!(
+        v.try_verify_token(&token).unwrap().is_ok(),
+        "keys in memory"
+    );
+    let other = minter().sid("sess_other").mint();
     source.io.store(true, Ordering::SeqCst);
-    assert!(v.needs_io(&token));
+    let lookups = source.lookups();
+    assert!(v.try_verify_token(&other).is_none(), "would block");
+    assert_eq!(
+        source.lookups(),
+        lookups,
+        "a non-blocking call never asks key()"
+    );
     // Tokens that fail before any key lookup never need IO.
-    assert!(!v.needs_io("garbage"));
-    assert!(!v.needs_io(&minter().category(Some(M2M_CATEGORY)).mint()));
-    v.verify_token(&token).unwrap();
-    assert!(!v.needs_io(&token));
-    assert!(v.needs_io(&minter().sid("sess_other").mint()));
+    assert!(matches!(v.try_verify_token("garbage"), Some(Err(_))));
+    assert!(matches!(
+        v.try_verify_token(&minter().category(Some(M2M_CATEGORY)).mint()),
+        Some(Err(_))
+    ));
+    // A cached token needs no key.
+    assert!(v.try_verify_token(&token).unwrap().is_ok());
     // Without a cache, a verified token still needs the key.
     let uncached = v.clone().without_cache();
-    assert!(uncached.needs_io(&token));
+    assert!(uncached.try_verify_token(&token).is_none());
 }
 
 // ---- handshake ----

@@ -6,8 +6,7 @@ use std::ops::Deref;
 
 use clerk_auth_core::state::Rejection;
 use clerk_auth_core::{
-    authenticate_request, try_authenticate_request, Interrupt, Options, RequestState, RequestView,
-    TestRequest,
+    try_authenticate_request, Deferred, Interrupt, Options, RequestState, RequestView,
 };
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -86,7 +85,8 @@ impl RequestView for RocketRequest<'_, '_> {
 ///
 /// The decision never blocks the executor: it runs without network IO, and only when the core
 /// answers [`Interrupt::WouldBlock`] (a key fetch, a handshake nonce, a refresh) is it rerun on
-/// a blocking thread, from an owned copy of the request.
+/// a blocking thread, from an owned copy of the request, within the instance's bound on waiting
+/// decisions ([`Deferred`]).
 pub(crate) async fn decision<'r>(request: &'r Request<'_>) -> &'r Decision {
     request.local_cache_async(decide(request)).await
 }
@@ -105,16 +105,15 @@ async fn authenticate(request: &Request<'_>, options: &Options) -> Decision {
     let view = RocketRequest(request);
     match try_authenticate_request(&view, options) {
         Ok(state) => Decision::State(state),
-        Err(Interrupt::WouldBlock) => {
-            let owned = TestRequest::capture(&view);
-            let options = options.clone();
-            let blocking = move || authenticate_request(&owned, &options);
-            match rocket::tokio::task::spawn_blocking(blocking).await {
+        Err(Interrupt::WouldBlock) => match Deferred::new(&view, options) {
+            Ok(deferred) => match rocket::tokio::task::spawn_blocking(|| deferred.run()).await {
                 Ok(Ok(state)) => Decision::State(state),
                 Ok(Err(error)) => Decision::Failed(error.to_json()),
                 Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
-            }
-        }
+            },
+            // Too many decisions of this instance already wait: 503 with `Retry-After`.
+            Err(refused) => Decision::State(refused),
+        },
         Err(Interrupt::Failed(error)) => Decision::Failed(error.to_json()),
         Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
     }
@@ -251,6 +250,7 @@ fn abort_unconfigured(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use clerk_auth_core::TestRequest;
     use rocket::http::Header;
     use rocket::local::blocking::Client;
 

@@ -52,11 +52,6 @@ impl VerifiedCache {
         self.cache.get(token)
     }
 
-    /// Whether `token` is cached (does not count as a use).
-    pub(crate) fn contains(&self, token: &str) -> bool {
-        self.cache.contains_key(token)
-    }
-
     /// Records a verified token.
     pub(crate) fn insert(&self, jwt: Arc<Jwt>, times: TimeClaims) -> Arc<CachedToken> {
         let key: Box<str> = jwt.as_str().into();

@@ -7,16 +7,27 @@
 //! Cache rules:
 //! - **TTL, strict.** Keys are fresh for [`JwksConfig::ttl`] (5 minutes) after the fetch that
 //!   brought them started. A hit never extends it. Each successful fetch replaces the whole set.
-//! - **Single flight.** One fetch at a time: requests that need the keys while a fetch is running
-//!   wait for it and use its result; they never start another.
+//! - **Refreshed ahead, in the background.** A request that finds its key after
+//!   [`JwksConfig::refresh_at_percent`] (80%) of the TTL starts a refresh on a background thread
+//!   and goes on with the current keys, as do the requests after it: with steady traffic, no
+//!   request ever waits on a routine refresh, and the keys never expire.
+//! - **Single flight.** One fetch at a time: requests that must wait for the keys (none in
+//!   memory, keys past their TTL, a `kid` that a fetch may bring) wait for the running fetch and
+//!   use its result; they never start another.
+//! - **Non-blocking lookups.** [`TokenVerifier::try_key`] decides and takes the key in one step
+//!   under the cache's lock: it never fetches and never waits; it answers `None` ("would
+//!   block") exactly when a blocking lookup would fetch or wait.
 //! - **Unknown `kid`.** With fresh keys, a token whose `kid` is not in the set triggers a refresh
 //!   at most once per [`JwksConfig::kid_miss_cooldown`] (10 s); otherwise it fails at once with
-//!   `jwk-kid-mismatch`. Random `kid`s cannot drive traffic to the Backend API.
-//! - **Outages.** A fetch failing for network reasons, a 5xx, a 429 or an unreadable body is
-//!   *transient*: the last good keys keep serving for [`JwksConfig::stale_grace`] (1 hour) past
-//!   their TTL, then verification fails closed with `jwk-remote-failed-to-load`. While the
-//!   outage lasts, one request per [`JwksConfig::failure_backoff`] (10 s) retries the fetch;
-//!   the others use the stale keys without waiting for it.
+//!   `jwk-kid-mismatch`. Random `kid`s cannot drive traffic to the Backend API. When the refetch
+//!   (or the last fetch) failed, the failure is reported (`secret-key-invalid`,
+//!   `jwk-remote-failed-to-load`: `503`), not the `kid` (decision 12).
+//! - **Outages.** A fetch failing for network reasons, a 5xx, a 429, a redirect (never followed:
+//!   the secret key only goes to the configured host) or an unreadable body is *transient*: the
+//!   last good keys keep serving for [`JwksConfig::stale_grace`] (1 hour) past their TTL, then
+//!   verification fails closed with `jwk-remote-failed-to-load`. While the outage lasts, a
+//!   background refresh retries the fetch once per [`JwksConfig::failure_backoff`] (10 s); the
+//!   requests use the stale keys without waiting for it.
 //! - **Refusals.** A 4xx (other than 429) is not retried and gets no grace: `clerk_key_invalid`
 //!   is `secret-key-invalid` with the Backend API's message, anything else
 //!   `jwk-remote-failed-to-load` ("Error loading Clerk JWKS from `<url>` with code=`<status>`").
@@ -83,6 +94,11 @@ pub struct JwksConfig {
     pub retry_backoff: Duration,
     /// Upper bound on one whole fetch, retries and pauses included. Defaults to 3.5 s.
     pub fetch_budget: Duration,
+    /// When, in percent of the [`ttl`](Self::ttl), a request that finds its key refreshes the
+    /// key set ahead of expiry, in the background (one fetch at a time), while it and the
+    /// following requests keep using the current keys. Defaults to 80; 100 turns refreshing
+    /// ahead off.
+    pub refresh_at_percent: u32,
 }
 
 impl JwksConfig {
@@ -100,6 +116,7 @@ impl JwksConfig {
             max_attempts: 3,
             retry_backoff: Duration::from_millis(100),
             fetch_budget: Duration::from_millis(3500),
+            refresh_at_percent: 80,
         }
     }
 
@@ -130,6 +147,7 @@ impl fmt::Debug for JwksConfig {
             .field("max_attempts", &self.max_attempts)
             .field("retry_backoff", &self.retry_backoff)
             .field("fetch_budget", &self.fetch_budget)
+            .field("refresh_at_percent", &self.refresh_at_percent)
             .finish()
     }
 }
@@ -160,6 +178,9 @@ struct State {
 
 enum Plan {
     Ready(Result<Arc<VerificationKey>, TokenVerificationError>),
+    /// The key is usable now; start a background refresh (ahead of the TTL, or past it while
+    /// an outage's stale grace lasts).
+    ReadyRefresh(Arc<VerificationKey>),
     Wait,
     Fetch,
 }
@@ -183,6 +204,11 @@ struct FetchFailure {
 /// verifier.refresh().ok(); // pre-warm at start-up
 /// ```
 pub struct JwksVerifier {
+    shared: Arc<Shared>,
+}
+
+/// What the verifier and its background refresh thread share.
+struct Shared {
     config: JwksConfig,
     http: BapiHttp,
     url: String,
@@ -193,7 +219,7 @@ pub struct JwksVerifier {
 impl fmt::Debug for JwksVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksVerifier")
-            .field("config", &self.config)
+            .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
 }
@@ -205,69 +231,101 @@ impl JwksVerifier {
         let http = BapiHttp::new(&config.api_url, &config.api_version, config.timeout);
         let url = http.url("/jwks", true);
         Self {
-            config,
-            http,
-            url,
-            state: Mutex::new(State::default()),
-            done: Condvar::new(),
+            shared: Arc::new(Shared {
+                config,
+                http,
+                url,
+                state: Mutex::new(State::default()),
+                done: Condvar::new(),
+            }),
         }
     }
 
     /// Records the `Date` of every answer in `clock` (the instance's clock-skew detector).
+    /// Called once, at construction, before the verifier is shared.
     pub(crate) fn with_clock_offset(
-        mut self,
+        self,
         clock: std::sync::Arc<crate::diagnostics::ClockOffset>,
     ) -> Self {
-        self.http = self.http.with_clock_offset(clock);
-        self
+        match Arc::try_unwrap(self.shared) {
+            Ok(mut shared) => {
+                shared.http = shared.http.with_clock_offset(clock);
+                Self {
+                    shared: Arc::new(shared),
+                }
+            }
+            Err(shared) => Self { shared },
+        }
     }
 
     /// The settings.
     pub fn config(&self) -> &JwksConfig {
-        &self.config
+        &self.shared.config
     }
 
     /// The key set URL, `{api_url}/{api_version}/jwks`.
     pub fn jwks_url(&self) -> &str {
-        &self.url
+        &self.shared.url
     }
 
     /// Fetches the key set now (for example at start-up, to pre-warm the cache) and returns the
     /// number of usable keys. If a fetch is already running, waits for it and reports its
     /// outcome instead of fetching again.
     pub fn refresh(&self) -> Result<usize, TokenVerificationError> {
-        let mut st = self.lock();
+        let shared = &*self.shared;
+        let mut st = shared.lock();
         if st.refreshing {
             let generation = st.generation;
-            st = self
-                .done
-                .wait_while(st, |s| s.refreshing && s.generation == generation)
-                .unwrap_or_else(|e| e.into_inner());
+            st = shared.wait(st, generation);
             return match (&st.failure, &st.keys) {
                 (Some(f), _) => Err(f.error.clone()),
                 (None, Some(ks)) => Ok(ks.keys.len()),
                 (None, None) => Err(failed_to_load(format!(
                     "Error loading Clerk JWKS from {}",
-                    self.url
+                    shared.url
                 ))),
             };
         }
-        let (st, result) = self.run_fetch(st, Instant::now());
+        let now = Instant::now();
+        shared.begin_fetch(&mut st, now);
         drop(st);
-        result
+        shared.fetch_and_store(now)
     }
+}
 
+impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Decides, under the lock and without IO, what `key()` must do for `kid` now.
+    /// Waits until the fetch running at `generation` has ended.
+    fn wait<'a>(&'a self, st: MutexGuard<'a, State>, generation: u64) -> MutexGuard<'a, State> {
+        self.done
+            .wait_while(st, |s| s.refreshing && s.generation == generation)
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Decides, under the lock and without IO, what a key lookup for `kid` must do now.
+    /// `may_fetch` is false once this lookup has already fetched or waited.
     fn plan(&self, st: &State, kid: &str, now: Instant, may_fetch: bool) -> Plan {
         let cfg = &self.config;
+        let backed_off = st
+            .failure
+            .as_ref()
+            .is_none_or(|f| elapsed(f.at, cfg.failure_backoff, now));
         if let Some(ks) = &st.keys {
             if !elapsed(ks.fetched_at, cfg.ttl, now) {
                 if let Some(key) = ks.keys.get(kid) {
-                    return Plan::Ready(Ok(Arc::clone(key)));
+                    // Refresh ahead of the TTL, in the background: no request waits on a
+                    // routine refresh.
+                    let ahead = !st.refreshing
+                        && backed_off
+                        && elapsed(ks.fetched_at, refresh_ahead_after(cfg), now);
+                    return if ahead {
+                        Plan::ReadyRefresh(Arc::clone(key))
+                    } else {
+                        Plan::Ready(Ok(Arc::clone(key)))
+                    };
                 }
                 if may_fetch {
                     if st.refreshing {
@@ -277,35 +335,35 @@ impl JwksVerifier {
                     let cooled = st
                         .last_attempt
                         .is_none_or(|t| elapsed(t, cfg.kid_miss_cooldown, now));
-                    let backed_off = st
-                        .failure
-                        .as_ref()
-                        .is_none_or(|f| elapsed(f.at, cfg.failure_backoff, now));
                     if cooled && backed_off {
                         return Plan::Fetch;
                     }
                 }
-                return Plan::Ready(Err(kid_mismatch(kid)));
+                // Decision 12: when the last fetch failed, the kid may be a rotated key the
+                // failed fetch would have brought: report the fetch failure, not the kid.
+                return Plan::Ready(Err(match &st.failure {
+                    Some(f) => f.error.clone(),
+                    None => kid_mismatch(kid),
+                }));
             }
         }
 
-        // No keys, or expired keys.
-        if may_fetch && !st.refreshing {
-            let backed_off = st
-                .failure
-                .as_ref()
-                .is_none_or(|f| elapsed(f.at, cfg.failure_backoff, now));
-            if backed_off {
-                return Plan::Fetch;
-            }
-        }
+        // No keys, or expired keys: stale keys serve only while a transient outage's grace lasts,
+        // and a refresh is retried in the background meanwhile.
         if let (Some(ks), Some(failure)) = (&st.keys, &st.failure) {
             let usable_until = cfg.ttl.saturating_add(cfg.stale_grace);
             if failure.transient && !elapsed(ks.fetched_at, usable_until, now) {
                 if let Some(key) = ks.keys.get(kid) {
-                    return Plan::Ready(Ok(Arc::clone(key)));
+                    return if may_fetch && !st.refreshing && backed_off {
+                        Plan::ReadyRefresh(Arc::clone(key))
+                    } else {
+                        Plan::Ready(Ok(Arc::clone(key)))
+                    };
                 }
             }
+        }
+        if may_fetch && !st.refreshing && backed_off {
+            return Plan::Fetch;
         }
         if may_fetch && st.refreshing {
             return Plan::Wait;
@@ -316,21 +374,37 @@ impl JwksVerifier {
         }))
     }
 
-    /// Runs one fetch as the single flight: marks it running, releases the lock for the IO,
-    /// stores the outcome and wakes the waiters. Returns the re-acquired lock.
-    fn run_fetch<'a>(
-        &'a self,
-        mut st: MutexGuard<'a, State>,
-        now: Instant,
-    ) -> (MutexGuard<'a, State>, Result<usize, TokenVerificationError>) {
+    /// Marks a fetch as running (the single flight), under the lock.
+    fn begin_fetch(&self, st: &mut State, now: Instant) {
         st.refreshing = true;
         st.last_attempt = Some(now);
-        drop(st);
+    }
 
+    /// Starts a background refresh on a thread of its own, so that no request waits for it.
+    /// Called under the lock; at most one fetch runs at a time.
+    fn spawn_refresh(self: &Arc<Self>, st: &mut State, now: Instant) {
+        self.begin_fetch(st, now);
+        let shared = Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name(REFRESH_THREAD_NAME.to_owned())
+            .spawn(move || {
+                // The outcome is stored in the cache; failures are logged there.
+                let _ = shared.fetch_and_store(now);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(target: "clerk_auth", error = %e, "Clerk: could not start the key-set refresh thread; the next request that needs the keys will fetch them");
+            st.refreshing = false;
+        }
+    }
+
+    /// Runs the fetch marked by [`begin_fetch`](Self::begin_fetch) (without the lock), stores its
+    /// outcome and wakes the waiters.
+    fn fetch_and_store(&self, now: Instant) -> Result<usize, TokenVerificationError> {
         let mut guard = FlightGuard {
-            verifier: self,
+            shared: self,
             armed: true,
         };
+        tracing::debug!(target: "clerk_auth", url = %self.url, "fetching Clerk JWKS");
         let outcome = self.fetch(now);
         guard.armed = false;
         let label = match &outcome {
@@ -381,7 +455,7 @@ impl JwksVerifier {
             }
         };
         self.done.notify_all();
-        (st, result)
+        result
     }
 
     /// Fetches and parses the key set, with retries, within the fetch budget.
@@ -464,6 +538,9 @@ impl JwksVerifier {
             }
             let status = response.status;
             let outcome = match status {
+                // The client never follows redirects (the secret must only go to the
+                // configured host): a redirect is a transient failure (decision 12).
+                300..=399 => "redirect",
                 429 => "http-429",
                 500.. => "http-5xx",
                 _ => "http-4xx",
@@ -474,7 +551,7 @@ impl JwksVerifier {
                     "Error loading Clerk JWKS from {} with code={status}",
                     self.url
                 )),
-                transient: status >= 500 || status == 429,
+                transient: status >= 500 || status == 429 || (300..=399).contains(&status),
                 retryable: status >= 500,
             });
         }
@@ -520,24 +597,38 @@ impl JwksVerifier {
 
 impl TokenVerifier for JwksVerifier {
     fn key(&self, jwt: &Jwt) -> Result<Arc<VerificationKey>, TokenVerificationError> {
+        let shared = &self.shared;
         let kid = kid_string(jwt);
-        let mut st = self.lock();
+        let mut st = shared.lock();
         let mut may_fetch = true;
         loop {
             let now = Instant::now();
-            match self.plan(&st, &kid, now, may_fetch) {
+            match shared.plan(&st, &kid, now, may_fetch) {
                 Plan::Ready(result) => return result,
+                Plan::ReadyRefresh(key) => {
+                    shared.spawn_refresh(&mut st, now);
+                    return Ok(key);
+                }
                 Plan::Wait => {
                     let generation = st.generation;
-                    st = self
-                        .done
-                        .wait_while(st, |s| s.refreshing && s.generation == generation)
-                        .unwrap_or_else(|e| e.into_inner());
+                    st = shared.wait(st, generation);
+                    if st.generation != generation && st.failure.is_none() {
+                        // The fetch waited for succeeded: use its keys, whatever the TTL.
+                        if let Some(ks) = &st.keys {
+                            return ks
+                                .keys
+                                .get(&kid)
+                                .map(Arc::clone)
+                                .ok_or_else(|| kid_mismatch(&kid));
+                        }
+                    }
                     may_fetch = false;
                 }
                 Plan::Fetch => {
-                    let (guard, result) = self.run_fetch(st, now);
-                    st = guard;
+                    shared.begin_fetch(&mut st, now);
+                    drop(st);
+                    let result = shared.fetch_and_store(now);
+                    st = shared.lock();
                     if result.is_ok() {
                         // Use the keys just fetched, whatever the TTL.
                         if let Some(ks) = &st.keys {
@@ -554,10 +645,22 @@ impl TokenVerifier for JwksVerifier {
         }
     }
 
-    fn needs_io(&self, jwt: &Jwt) -> bool {
+    /// Decided and taken in one step, under the cache's lock: the key when it is in memory (a
+    /// routine refresh then runs in the background), `None` when it must be fetched or a fetch
+    /// it needs is running. Never does IO, never waits.
+    fn try_key(&self, jwt: &Jwt) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
+        let shared = &self.shared;
         let kid = kid_string(jwt);
-        let st = self.lock();
-        !matches!(self.plan(&st, &kid, Instant::now(), true), Plan::Ready(_))
+        let mut st = shared.lock();
+        let now = Instant::now();
+        match shared.plan(&st, &kid, now, true) {
+            Plan::Ready(result) => Some(result),
+            Plan::ReadyRefresh(key) => {
+                shared.spawn_refresh(&mut st, now);
+                Some(Ok(key))
+            }
+            Plan::Wait | Plan::Fetch => None,
+        }
     }
 
     /// Fetches the key set now: [`refresh`](JwksVerifier::refresh).
@@ -568,19 +671,27 @@ impl TokenVerifier for JwksVerifier {
 
 /// Ends the flight if the fetch unwinds, so waiters are never stuck.
 struct FlightGuard<'a> {
-    verifier: &'a JwksVerifier,
+    shared: &'a Shared,
     armed: bool,
 }
 
 impl Drop for FlightGuard<'_> {
     fn drop(&mut self) {
         if self.armed {
-            let mut st = self.verifier.lock();
+            let mut st = self.shared.lock();
             st.refreshing = false;
             st.generation = st.generation.wrapping_add(1);
-            self.verifier.done.notify_all();
+            self.shared.done.notify_all();
         }
     }
+}
+
+/// The name of the thread a background refresh runs on.
+const REFRESH_THREAD_NAME: &str = "clerk-auth-jwks-refresh";
+
+/// How long after a fetch its keys are refreshed ahead, in the background.
+fn refresh_ahead_after(cfg: &JwksConfig) -> Duration {
+    cfg.ttl.saturating_mul(cfg.refresh_at_percent.min(100)) / 100
 }
 
 /// Whether at least `d` has passed from `since` to `now`.

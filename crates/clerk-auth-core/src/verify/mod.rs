@@ -85,16 +85,23 @@ pub use pipeline::{
 /// assert_eq!(state.reason().map(|r| r.to_string()).as_deref(), Some("jwk-kid-mismatch"));
 /// ```
 pub trait TokenVerifier: Send + Sync + fmt::Debug {
-    /// The key that should have signed `jwt`. May block (a network fetch) unless
-    /// [`needs_io`](Self::needs_io) returned `false` just before.
+    /// The key that should have signed `jwt`. May block (a network fetch, or waiting for a fetch
+    /// in progress): the core calls it only from [`authenticate_request`](crate::authenticate_request),
+    /// which async adapters run on a blocking thread.
     fn key(&self, jwt: &Jwt) -> Result<Arc<VerificationKey>, TokenVerificationError>;
 
-    /// Whether [`key`](Self::key) would do network IO for `jwt` right now. Must not block.
-    /// Async adapters call this first and move the call to a blocking thread only when it says
-    /// `true`. Defaults to `false` (keys held in memory).
-    fn needs_io(&self, jwt: &Jwt) -> bool {
-        let _ = jwt;
-        false
+    /// The key for `jwt` if it can be had **without any network IO and without waiting** on a
+    /// fetch in progress; `None` when it cannot ("would block"). Must never block: async
+    /// adapters call it on their executor threads, through
+    /// [`try_authenticate_request`](crate::try_authenticate_request), and rerun the decision on a
+    /// blocking thread only when it answers `None`.
+    ///
+    /// Decide and take in one step (under the same lock, if the source has one): answering
+    /// "no IO needed" and then fetching in a second call would let the answer go stale in
+    /// between. The default calls [`key`](Self::key), which is right for keys held in memory
+    /// (a PEM key, a static map); a source that fetches keys must override it.
+    fn try_key(&self, jwt: &Jwt) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
+        Some(self.key(jwt))
     }
 
     /// Fetches the keys now, if this source fetches them over the network, so that the first

@@ -516,6 +516,43 @@ pub(crate) fn describe_claim_checks(
     out
 }
 
+/// The handshake JWT's checks once its key is known (§2.7): `typ`, `alg`, category, signature.
+fn check_handshake_token(
+    jwt: Jwt,
+    key: &VerificationKey,
+) -> Result<Arc<Jwt>, TokenVerificationError> {
+    check_header_type(&jwt, None)?;
+    check_header_algorithm(&jwt)?;
+    if is_non_session_category(jwt.category())
+        || jwt.header_param("cat").is_some_and(|c| !c.is_string())
+    {
+        return Err(ensure_clerk_jwt(
+            TokenVerificationErrorReason::TokenInvalid,
+            "Invalid handshake token category.",
+        ));
+    }
+    match key.check_signature(&jwt) {
+        Ok(()) => Ok(Arc::new(jwt)),
+        Err(SignatureFailure::Unverifiable(detail)) => Err(error(
+            TokenVerificationErrorReason::TokenVerificationFailed,
+            format!("Error verifying handshake token. Error: {detail}"),
+        )),
+        Err(SignatureFailure::Mismatch) => Err(error(
+            TokenVerificationErrorReason::TokenInvalidSignature,
+            "Handshake signature is invalid.",
+        )),
+    }
+}
+
+/// A blocking call's source answered "would block": [`TokenVerifier::try_key`] is never asked
+/// in blocking mode, so this only reports a broken invariant, failing closed.
+fn would_block_error() -> TokenVerificationError {
+    error(
+        TokenVerificationErrorReason::JwkFailedToResolve,
+        "The key source asked to block in a blocking call.",
+    )
+}
+
 struct Inner {
     source: Arc<dyn TokenVerifier>,
     options: VerifyOptions,
@@ -611,15 +648,33 @@ impl Verifier {
         token: &str,
         skew: Duration,
     ) -> Result<Arc<Jwt>, TokenVerificationError> {
+        self.verify_token_with(token, skew, true)
+            .unwrap_or_else(|| Err(would_block_error()))
+    }
+
+    /// [`verify_token_with_skew`](Self::verify_token_with_skew); with `may_block` false, `None`
+    /// when the key cannot be had without IO.
+    pub(crate) fn verify_token_with(
+        &self,
+        token: &str,
+        skew: Duration,
+        may_block: bool,
+    ) -> Option<Result<Arc<Jwt>, TokenVerificationError>> {
         let inner = &*self.inner;
         if let Some(cache) = &inner.cache {
             if let Some(hit) = cache.get(token) {
                 let now = unix_ms(inner.clock.now());
-                hit.times.recheck(now, duration_ms(skew))?;
-                return Ok(Arc::clone(&hit.jwt));
+                return Some(
+                    hit.times
+                        .recheck(now, duration_ms(skew))
+                        .map(|()| Arc::clone(&hit.jwt)),
+                );
             }
         }
-        self.verify_decoded_with_skew(Arc::new(Jwt::decode(token)?), skew)
+        match Jwt::decode(token) {
+            Ok(jwt) => self.verify_decoded_with(Arc::new(jwt), skew, may_block),
+            Err(e) => Some(Err(e)),
+        }
     }
 
     /// [`verify_token`](Self::verify_token) for a token the caller already decoded (the decision
@@ -642,26 +697,49 @@ impl Verifier {
     }
 
     /// Verifies a decoded token for the decision, reusing the cache entry the request already
-    /// looked up: a hit only re-checks the times.
+    /// looked up: a hit only re-checks the times. With `may_block` false, takes the key without
+    /// IO ([`TokenVerifier::try_key`]) and answers `None` when that would block.
     pub(crate) fn verify_for_request(
         &self,
         jwt: Arc<Jwt>,
         entry: Option<Arc<CachedToken>>,
-    ) -> Result<Verified, TokenVerificationError> {
+        may_block: bool,
+    ) -> Option<Result<Verified, TokenVerificationError>> {
         let inner = &*self.inner;
         if let Some(entry) = entry {
             let now = unix_ms(inner.clock.now());
-            entry
+            if let Err(e) = entry
                 .times
-                .recheck(now, duration_ms(inner.options.clock_skew))?;
-            return Ok(Verified {
+                .recheck(now, duration_ms(inner.options.clock_skew))
+            {
+                return Some(Err(e));
+            }
+            return Some(Ok(Verified {
                 jwt: Arc::clone(&entry.jwt),
                 entry: Some(entry),
-            });
+            }));
         }
-        let jwt = self.verify_decoded_with_skew(jwt, inner.options.clock_skew)?;
-        let entry = self.cached(jwt.as_str());
-        Ok(Verified { jwt, entry })
+        let verified = self
+            .verify_decoded_with(jwt, inner.options.clock_skew, may_block)?
+            .map(|jwt| {
+                let entry = self.cached(jwt.as_str());
+                Verified { jwt, entry }
+            });
+        Some(verified)
+    }
+
+    /// The key for `jwt` from the source: blocking ([`TokenVerifier::key`]), or without IO
+    /// ([`TokenVerifier::try_key`], `None` when that would block).
+    pub(crate) fn take_key(
+        &self,
+        jwt: &Jwt,
+        may_block: bool,
+    ) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
+        if may_block {
+            Some(self.inner.source.key(jwt))
+        } else {
+            self.inner.source.try_key(jwt)
+        }
     }
 
     fn verify_decoded_with_skew(
@@ -669,19 +747,38 @@ impl Verifier {
         jwt: Arc<Jwt>,
         skew: Duration,
     ) -> Result<Arc<Jwt>, TokenVerificationError> {
+        self.verify_decoded_with(jwt, skew, true)
+            .unwrap_or_else(|| Err(would_block_error()))
+    }
+
+    /// The verification itself; `None` only when `may_block` is false and the key cannot be had
+    /// without IO.
+    fn verify_decoded_with(
+        &self,
+        jwt: Arc<Jwt>,
+        skew: Duration,
+        may_block: bool,
+    ) -> Option<Result<Arc<Jwt>, TokenVerificationError>> {
         let inner = &*self.inner;
         if jwt.category() == Some(M2M_CATEGORY) {
-            return Err(ensure_clerk_jwt(
+            return Some(Err(ensure_clerk_jwt(
                 TokenVerificationErrorReason::TokenInvalid,
                 "Invalid session token category.",
-            ));
+            )));
         }
-        let key = inner.source.key(&jwt)?;
-        let times = verify_jwt_with_skew(&jwt, &key, &inner.options, skew, inner.clock.now())?;
+        let key = match self.take_key(&jwt, may_block)? {
+            Ok(key) => key,
+            Err(e) => return Some(Err(e)),
+        };
+        let times = match verify_jwt_with_skew(&jwt, &key, &inner.options, skew, inner.clock.now())
+        {
+            Ok(times) => times,
+            Err(e) => return Some(Err(e)),
+        };
         if let Some(cache) = &inner.cache {
             cache.insert(Arc::clone(&jwt), times);
         }
-        Ok(jwt)
+        Some(Ok(jwt))
     }
 
     /// The handshake JWT check (§2.7): decode, key from the source, `typ` absent or `JWT`, `alg`
@@ -689,55 +786,37 @@ impl Verifier {
     /// handshake token category."), then the signature only. No time, `sub` or `azp` checks;
     /// never cached.
     pub fn verify_handshake_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
-        let jwt = Jwt::decode(token)?;
-        let key = self.inner.source.key(&jwt)?;
-        check_header_type(&jwt, None)?;
-        check_header_algorithm(&jwt)?;
-        if is_non_session_category(jwt.category())
-            || jwt.header_param("cat").is_some_and(|c| !c.is_string())
-        {
-            return Err(ensure_clerk_jwt(
-                TokenVerificationErrorReason::TokenInvalid,
-                "Invalid handshake token category.",
-            ));
-        }
-        match key.check_signature(&jwt) {
-            Ok(()) => Ok(Arc::new(jwt)),
-            Err(SignatureFailure::Unverifiable(detail)) => Err(error(
-                TokenVerificationErrorReason::TokenVerificationFailed,
-                format!("Error verifying handshake token. Error: {detail}"),
-            )),
-            Err(SignatureFailure::Mismatch) => Err(error(
-                TokenVerificationErrorReason::TokenInvalidSignature,
-                "Handshake signature is invalid.",
-            )),
-        }
+        self.verify_handshake_token_with(token, true)
+            .unwrap_or_else(|| Err(would_block_error()))
     }
 
-    /// Non-blocking: whether [`verify_token`](Self::verify_token) would do network IO for `token`
-    /// right now (not cached, decodes, not M2M, and the source needs IO for its key).
-    pub fn needs_io(&self, token: &str) -> bool {
-        let inner = &*self.inner;
-        if inner.cache.as_ref().is_some_and(|c| c.contains(token)) {
-            return false;
-        }
-        match Jwt::decode(token) {
-            Ok(jwt) => self.needs_io_decoded(&jwt),
-            _ => false,
-        }
+    /// [`verify_handshake_token`](Self::verify_handshake_token); with `may_block` false, `None`
+    /// when the key cannot be had without IO.
+    pub(crate) fn verify_handshake_token_with(
+        &self,
+        token: &str,
+        may_block: bool,
+    ) -> Option<Result<Arc<Jwt>, TokenVerificationError>> {
+        let jwt = match Jwt::decode(token) {
+            Ok(jwt) => jwt,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = match self.take_key(&jwt, may_block)? {
+            Ok(key) => key,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(check_handshake_token(jwt, &key))
     }
 
-    /// [`needs_io`](Self::needs_io) for a token the caller already decoded.
-    pub fn needs_io_decoded(&self, jwt: &Jwt) -> bool {
-        let inner = &*self.inner;
-        if inner
-            .cache
-            .as_ref()
-            .is_some_and(|c| c.contains(jwt.as_str()))
-        {
-            return false;
-        }
-        jwt.category() != Some(M2M_CATEGORY) && inner.source.needs_io(jwt)
+    /// Non-blocking [`verify_token`](Self::verify_token): the same verdict when it can be had
+    /// without network IO (a cache hit, or a key the source holds in memory), `None` when
+    /// verifying would need IO or would wait on a fetch in progress
+    /// ([`TokenVerifier::try_key`]). Never blocks.
+    pub fn try_verify_token(
+        &self,
+        token: &str,
+    ) -> Option<Result<Arc<Jwt>, TokenVerificationError>> {
+        self.verify_token_with(token, self.inner.options.clock_skew, false)
     }
 
     /// The decoded token: from the verified cache when present (cheap), else [`Jwt::decode`].

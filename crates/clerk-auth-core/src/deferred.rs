@@ -1,0 +1,166 @@
+//! Decisions that need network IO, run off the async executor: [`Deferred`], and the bound on how
+//! many of them an instance lets wait on the blocking pool at once.
+//!
+//! An async adapter first calls [`try_authenticate_request`](crate::try_authenticate_request),
+//! which never does IO. When it answers [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock), the
+//! adapter captures the request with [`Deferred::new`] and hands [`Deferred::run`] to its blocking
+//! pool (`spawn_blocking`, `web::block`). `Deferred::new` refuses when the instance already has
+//! [`max_deferred_decisions`](crate::OptionsBuilder::max_deferred_decisions) decisions waiting:
+//! with Clerk's Backend API slow or far away, thousands of parked tasks would otherwise fill a
+//! pool the application shares. The refusal is a state like any other (signed out, reason
+//! `backend-api-budget-exhausted`, answered `503` with `Retry-After: 1` on protected routes).
+
+use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use crate::decide::{authenticate_request, AuthenticateError};
+use crate::diagnostics::Condition;
+use crate::options::Options;
+use crate::request::{RequestView, TestRequest};
+use crate::state::{Auth, RequestState};
+
+/// How many decisions of one instance may wait on the blocking pool at once, by default: 64.
+pub const DEFAULT_MAX_DEFERRED_DECISIONS: usize = 64;
+
+/// The per-instance count of deferred decisions and its bound.
+#[derive(Debug)]
+pub(crate) struct DeferredBound {
+    waiting: Arc<AtomicUsize>,
+    max: usize,
+}
+
+impl DeferredBound {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max: max.max(1),
+        }
+    }
+
+    /// A place among the waiting decisions, if one is free. Never waits.
+    fn try_acquire(&self) -> Option<Permit> {
+        self.waiting
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Permit(Arc::clone(&self.waiting)))
+    }
+
+    /// How many decisions wait now.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+}
+
+/// A place among the waiting decisions; freed when dropped (also if the task is cancelled).
+struct Permit(Arc<AtomicUsize>);
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A decision that needs network IO, captured to run on a blocking thread.
+///
+/// ```
+/// use clerk_auth_core::{try_authenticate_request, Deferred, Interrupt, Options, TestRequest};
+///
+/// # fn decide(options: &Options) -> Result<clerk_auth_core::RequestState, clerk_auth_core::AuthenticateError> {
+/// let request = TestRequest::get("https://app.example.com/api/me").build();
+/// let state = match try_authenticate_request(&request, options) {
+///     Ok(state) => state,
+///     Err(Interrupt::Failed(e)) => return Err(e),
+///     Err(_) => match Deferred::new(&request, options) {
+///         // An async adapter hands this closure to its blocking pool.
+///         Ok(deferred) => deferred.run()?,
+///         // Too many decisions already wait: answered 503 with `Retry-After: 1`.
+///         Err(refused) => refused,
+///     },
+/// };
+/// # Ok(state)
+/// # }
+/// ```
+pub struct Deferred {
+    request: TestRequest,
+    options: Options,
+    _permit: Permit,
+}
+
+impl Deferred {
+    /// Captures `request` (an owned copy) for a decision on a blocking thread, taking one of the
+    /// instance's places for waiting decisions. When none is free, returns the state to answer
+    /// instead: signed out, reason `backend-api-budget-exhausted` (`503` with `Retry-After: 1`
+    /// on a protected route), with a warning at most once a minute.
+    #[allow(clippy::result_large_err)] // The refusal is the state the adapter answers with.
+    pub fn new<R: RequestView + ?Sized>(
+        request: &R,
+        options: &Options,
+    ) -> Result<Self, RequestState> {
+        match options.deferred_bound().try_acquire() {
+            Some(permit) => Ok(Self {
+                request: TestRequest::capture(request),
+                options: options.clone(),
+                _permit: permit,
+            }),
+            None => Err(refused(options)),
+        }
+    }
+
+    /// Runs the decision, blocking on network IO: call it on a blocking thread. Its place among
+    /// the waiting decisions is freed when it returns.
+    pub fn run(self) -> Result<RequestState, AuthenticateError> {
+        authenticate_request(&self.request, &self.options)
+    }
+}
+
+impl fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deferred")
+            .field("method", &self.request.method())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The state of a request refused a place among the waiting decisions.
+fn refused(options: &Options) -> RequestState {
+    let state = RequestState::over_budget(None, Auth::SignedOutSession { pending: false });
+    if options
+        .diagnostics()
+        .should_warn(Condition::DeferredDecisionsFull)
+    {
+        tracing::warn!(
+            target: "clerk_auth",
+            waiting = options.deferred_bound().waiting(),
+            "Clerk: too many decisions of this instance wait on the Backend API; requests are answered 503 with Retry-After until they finish (see OptionsBuilder::max_deferred_decisions)"
+        );
+    }
+    crate::diagnostics::record_decision(&state);
+    if options.debug_headers() {
+        state.with_debug_headers()
+    } else {
+        state
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bound_is_exact_and_places_are_freed_on_drop() {
+        let bound = DeferredBound::new(2);
+        let a = bound.try_acquire().unwrap();
+        let b = bound.try_acquire().unwrap();
+        assert!(bound.try_acquire().is_none());
+        assert_eq!(bound.waiting(), 2);
+        drop(a);
+        let c = bound.try_acquire().unwrap();
+        assert!(bound.try_acquire().is_none());
+        drop((b, c));
+        assert_eq!(bound.waiting(), 0);
+    }
+}
