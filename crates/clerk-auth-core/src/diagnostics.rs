@@ -265,7 +265,7 @@ pub(crate) enum LoopCause {
     ClockSkew(SkewEstimate),
     /// The session cookie was issued by another instance than the publishable key's.
     InstanceMismatch {
-        /// The cookie token's issuer host.
+        /// The cookie token's issuer host (unverified: bounded and escaped, decision 15).
         cookie_issuer: String,
         /// The publishable key's Frontend API.
         expected: String,
@@ -316,7 +316,7 @@ pub(crate) fn loop_cause(
             .trim_start_matches("http://");
         if !frontend_api.is_empty() && host != frontend_api {
             return LoopCause::InstanceMismatch {
-                cookie_issuer: host.to_owned(),
+                cookie_issuer: crate::text::inert(host).into_owned(),
                 expected: frontend_api.to_owned(),
             };
         }

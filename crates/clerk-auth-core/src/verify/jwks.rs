@@ -436,11 +436,13 @@ impl JwksVerifier {
                     BapiErrorKind::ResponseTooLarge => (true, false, "invalid-body"),
                     BapiErrorKind::InvalidRequest => (false, false, "network-error"),
                 };
+                // The transport library's text goes to the log only (decision 15).
+                tracing::warn!(url = %crate::text::without_userinfo(&self.url), error = %e, "Clerk JWKS request failed");
                 return Err(FetchFailure {
                     outcome,
                     error: failed_to_load(format!(
-                        "Error loading Clerk JWKS from {} ({e})",
-                        self.url
+                        "Error loading Clerk JWKS from {}",
+                        crate::text::without_userinfo(&self.url)
                     )),
                     transient,
                     retryable,
@@ -472,7 +474,7 @@ impl JwksVerifier {
                 outcome,
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {} with code={status}",
-                    self.url
+                    crate::text::without_userinfo(&self.url)
                 )),
                 transient: status >= 500 || status == 429,
                 retryable: status >= 500,
@@ -483,7 +485,7 @@ impl JwksVerifier {
             return Err(FetchFailure {
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {}: the response is not JSON",
-                    self.url
+                    crate::text::without_userinfo(&self.url)
                 )),
                 outcome: "invalid-body",
                 transient: true,
@@ -603,13 +605,10 @@ fn failed_to_load(message: impl Into<std::borrow::Cow<'static, str>>) -> TokenVe
 }
 
 /// Clerk's `jwk-kid-mismatch`. Clerk's action text is not one of the fixed actions, so it is
-/// appended to the message: the full message reads exactly as Clerk's.
+/// appended to the message: the full message reads exactly as Clerk's. The `kid` is the
+/// client's: it is shown bounded and escaped (decision 15).
 fn kid_mismatch(kid: &str) -> TokenVerificationError {
-    let shown: String = kid
-        .chars()
-        .take(128)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect();
+    let shown = crate::text::inert(kid);
     TokenVerificationError::new(
         TokenVerificationErrorReason::JwkKidMismatch,
         format!(
