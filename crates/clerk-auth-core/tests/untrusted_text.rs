@@ -200,6 +200,33 @@ fn key_set_failures_show_neither_userinfo_nor_transport_errors() {
         assert!(!body.contains(leak), "{leak:?} in {body}");
     }
 
+    // A machine token in JWT form whose key cannot be fetched: the same clean message.
+    let options = Options::builder()
+        .publishable_key(PK)
+        .secret_key("sk_test_untrusted_userinfo")
+        .api_url(format!("http://clerk-user:s3cret-pass@127.0.0.1:{port}"))
+        .jwks_max_attempts(1)
+        .accepts_token(AcceptsToken::Any)
+        .build()
+        .unwrap();
+    let m2m = minter()
+        .subject("mch_1")
+        .category(Some("cl_B7d4PD333AAA"))
+        .kid("ins_1")
+        .mint();
+    let state =
+        authenticate_request(&TestRequest::get(URL).bearer(&m2m).build(), &options).unwrap();
+    let message = state.message().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "Error loading Clerk JWKS from http://127.0.0.1:{port}/v1/jwks"
+        )),
+        "{message}"
+    );
+    for leak in ["s3cret", "clerk-user", "refused", "network error", "io:"] {
+        assert!(!message.contains(leak), "{leak:?} in {message}");
+    }
+
     // An error status from the emulator: the same URL form, Clerk's `code=` wording.
     let server = BackendApiServer::start("sk_test_untrusted_status").unwrap();
     server.respond_with(
