@@ -135,9 +135,9 @@ fn run<R: RequestView + ?Sized>(
         let url = d.ctx.clerk_url();
         format!(
             "{} {}{} (query not shown); accepts {}",
-            d.ctx.method(),
-            url.origin().ascii_serialization(),
-            url.path(),
+            short(d.ctx.method()),
+            short(&url.origin().ascii_serialization()),
+            short(url.path()),
             options.accepts_token()
         )
     });
@@ -205,8 +205,8 @@ fn describe_outcome(state: &RequestState) -> String {
         match Url::parse(location) {
             Ok(url) => line.push_str(&format!(
                 "; Location {}{} (query not shown)",
-                url.origin().ascii_serialization(),
-                url.path()
+                short(&url.origin().ascii_serialization()),
+                short(url.path())
             )),
             Err(_) => line.push_str("; Location (not an absolute URL)"),
         }
@@ -419,8 +419,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             if is_machine_jwt(&jwt) || is_non_session_category(jwt.category()) {
                 self.note("§3.8", || {
                     format!(
-                        "category {:?}: not a session token",
-                        jwt.category().unwrap_or("(none)")
+                        "category \"{}\": not a session token",
+                        short(jwt.category().unwrap_or("(none)"))
                     )
                 });
                 return Ok(
@@ -635,7 +635,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     "ok"
                 };
                 format!(
-                    "iat {iat} against __client_uat {}: {verdict}",
+                    "iat {} against __client_uat {}: {verdict}",
+                    short(&iat.to_string()),
                     ctx.client_uat()
                 )
             });
@@ -711,7 +712,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         };
         self.note("§2.10", || {
             format!(
-                "organization target {target:?} for this path: {}",
+                "organization target {} for this path: {}",
+                short(&format!("{target:?}")),
                 if must_activate {
                     "differs from the session's active organization"
                 } else {
@@ -751,10 +753,10 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         let eligible = self.ctx.is_eligible_for_handshake();
         self.note("§2.4", || {
             format!(
-                "{reason}: handshake eligibility: {} with sec-fetch-dest {:?} and accept {:?}: {}",
-                self.ctx.method(),
-                self.ctx.sec_fetch_dest().unwrap_or(""),
-                self.ctx.accept().unwrap_or(""),
+                "{reason}: handshake eligibility: {} with sec-fetch-dest \"{}\" and accept \"{}\": {}",
+                short(self.ctx.method()),
+                short(self.ctx.sec_fetch_dest().unwrap_or("")),
+                short(self.ctx.accept().unwrap_or("")),
                 if eligible {
                     "eligible"
                 } else {
@@ -996,7 +998,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         };
         self.note("§2.8", || match (&refresh_error, err.reason) {
             (_, r) if r != TvReason::TokenExpired => format!("{r}: no refresh for this failure"),
-            (Some(e), _) => format!("expired token: refresh {}", e.as_str()),
+            (Some(e), _) => format!("expired token: refresh {}", short(e.as_str())),
             (None, _) => "expired token: refresh not attempted".to_owned(),
         });
         let message = err.full_message(carrier);
@@ -1098,7 +1100,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 token_hint(token)
             ),
             None => format!(
-                "{}: verified-token cache miss; alg {:?}, kid {:?}: key {}",
+                "{}: verified-token cache miss; alg \"{}\", kid \"{}\": key {}",
                 token_hint(token),
                 short(
                     jwt.header_param("alg")

@@ -171,23 +171,26 @@ fn round_div(value: i64, by: i64) -> i64 {
     }
 }
 
-/// How far the token issuer's clock seems to be from this server's (positive: the issuer is
-/// ahead), from the evidence at hand.
+/// What a failed time check says about the clocks, from evidence an old token cannot produce.
+///
+/// An expired token is not evidence of skew: a token minted 102 s ago and expired 42 s ago is an
+/// ordinary stale token (an idle tab, a request replayed late), whatever the clocks. Skew is
+/// estimated only from a token that is not valid *yet* (`nbf` or `iat` in the future beyond the
+/// tolerance) and from the Backend API's `Date` header; an expiry is reported as such.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SkewEstimate {
-    /// `iat - now` of the failing token: exact for a token used the moment it was minted.
-    pub(crate) from_token: Option<i64>,
+    /// `claim - now` of a token that is not valid yet, with the claim's name (`iat` when it is
+    /// in the future: exact for a token used the moment it was minted; else `nbf`).
+    pub(crate) from_token: Option<(&'static str, i64)>,
     /// The offset of the Backend API's `Date` header at its last answer.
     pub(crate) from_backend_api: Option<i64>,
+    /// For an expired token, how long ago it expired (`now - exp`): not evidence of skew.
+    pub(crate) expired_ago: Option<i64>,
 }
-
-/// A session token's lifetime at Clerk (60 s): an expiry older than this plus the skew is not
-/// taken as evidence of skew.
-const RECENT_EXPIRY: i64 = 60;
 
 impl SkewEstimate {
     /// The estimate for a token that failed a time check with `reason`, or `None` when the
-    /// failure says nothing about clocks (another reason, or an expiry long past).
+    /// failure is not a time check.
     pub(crate) fn for_failure(
         jwt: &Jwt,
         reason: TvReason,
@@ -199,32 +202,28 @@ impl SkewEstimate {
             jwt.claim(name)
                 .and_then(serde_json::Value::as_f64)
                 .filter(|v| v.is_finite())
-                .map(|v| v.trunc() as i64)
+                .map(|v| (v.trunc() as i64).saturating_sub(now_s))
         };
-        let iat = claim("iat");
-        let from_token = match reason {
-            TvReason::TokenNotActiveYet | TvReason::TokenIatInTheFuture => iat
-                .or_else(|| claim("nbf"))
-                .map(|t| t.saturating_sub(now_s)),
-            TvReason::TokenExpired => {
-                let exp = claim("exp")?;
-                if now_s.saturating_sub(exp) > RECENT_EXPIRY {
-                    return None;
-                }
-                iat.map(|t| t.saturating_sub(now_s))
+        let (from_token, expired_ago) = match reason {
+            TvReason::TokenNotActiveYet | TvReason::TokenIatInTheFuture => {
+                let future = |name| claim(name).filter(|d| *d > 0).map(|d| (name, d));
+                (future("iat").or_else(|| future("nbf")), None)
             }
+            TvReason::TokenExpired => (None, Some(claim("exp")?.saturating_neg())),
             _ => return None,
         };
         Some(Self {
             from_token,
             from_backend_api: backend_api,
+            expired_ago,
         })
     }
 
-    /// The best single figure: the Backend API's clock when known (independent of the token's
-    /// age), else the token's.
+    /// The best single figure of the clock offset: the Backend API's clock when known
+    /// (independent of the token's age), else the not-yet-valid token's.
     pub(crate) fn seconds(&self) -> Option<i64> {
-        self.from_backend_api.or(self.from_token)
+        self.from_backend_api
+            .or(self.from_token.map(|(_, seconds)| seconds))
     }
 
     /// Whether the clocks disagree by more than `tolerance`.
@@ -236,6 +235,15 @@ impl SkewEstimate {
 
 impl fmt::Display for SkewEstimate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(ago) = self.expired_ago {
+            write!(f, "the token expired {ago} s ago")?;
+            if self.seconds().is_none() {
+                return f.write_str(
+                    ": a stale token (an idle tab, a late retry), not evidence of clock skew",
+                );
+            }
+            f.write_str("; ")?;
+        }
         match self.seconds() {
             Some(s) if s > 0 => write!(
                 f,
@@ -250,8 +258,8 @@ impl fmt::Display for SkewEstimate {
             None => return f.write_str("no clock evidence"),
         }
         let mut sources = Vec::new();
-        if let Some(s) = self.from_token {
-            sources.push(format!("token iat - now = {s:+} s"));
+        if let Some((claim, s)) = self.from_token {
+            sources.push(format!("token {claim} - now = {s:+} s"));
         }
         if let Some(s) = self.from_backend_api {
             sources.push(format!("Backend API Date - now = {s:+} s"));
@@ -269,7 +277,7 @@ pub(crate) enum LoopCause {
     ClockSkew(SkewEstimate),
     /// The session cookie was issued by another instance than the publishable key's.
     InstanceMismatch {
-        /// The cookie token's issuer host.
+        /// The cookie token's issuer host (unverified: bounded and escaped, decision 15).
         cookie_issuer: String,
         /// The publishable key's Frontend API.
         expected: String,
@@ -320,7 +328,7 @@ pub(crate) fn loop_cause(
             .trim_start_matches("http://");
         if !frontend_api.is_empty() && host != frontend_api {
             return LoopCause::InstanceMismatch {
-                cookie_issuer: host.to_owned(),
+                cookie_issuer: crate::text::inert(host).into_owned(),
                 expected: frontend_api.to_owned(),
             };
         }
@@ -398,8 +406,9 @@ mod tests {
     fn loop_causes_follow_the_evidence() {
         let tolerance = Duration::from_secs(5);
         let skew = SkewEstimate {
-            from_token: Some(-90),
-            from_backend_api: None,
+            from_token: None,
+            from_backend_api: Some(-90),
+            expired_ago: None,
         };
         let r = Reason::Auth(AuthErrorReason::SessionTokenIatBeforeClientUat);
         assert_eq!(
@@ -430,13 +439,40 @@ mod tests {
             LoopCause::Keys
         );
         let small = SkewEstimate {
-            from_token: Some(2),
+            from_token: Some(("iat", 2)),
             from_backend_api: None,
+            expired_ago: None,
         };
         assert_eq!(
             loop_cause(&r, Some(small), tolerance, &[], "clerk.example.com"),
             LoopCause::Keys
         );
+        // A stale token is no evidence of skew: the loop is not blamed on the clock.
+        let stale = SkewEstimate {
+            from_token: None,
+            from_backend_api: None,
+            expired_ago: Some(42),
+        };
+        assert_eq!(
+            loop_cause(&r, Some(stale), tolerance, &[], "clerk.example.com"),
+            LoopCause::Keys
+        );
+        // An unverified issuer is shown bounded and escaped.
+        let hostile = format!(
+            "https://evil.com\r\nERROR clerk_auth: forged{}",
+            "x".repeat(9_000)
+        );
+        let LoopCause::InstanceMismatch { cookie_issuer, .. } =
+            loop_cause(&r, None, tolerance, &[hostile], "clerk.example.com")
+        else {
+            panic!("an instance mismatch expected");
+        };
+        assert!(cookie_issuer.len() <= crate::text::MAX_BYTES);
+        assert!(
+            cookie_issuer.starts_with("evil.com\\r\\nERROR"),
+            "{cookie_issuer}"
+        );
+        assert!(!cookie_issuer.contains(['\r', '\n']));
         let sat = Reason::Auth(AuthErrorReason::SatelliteCookieNeedsSyncing);
         assert_eq!(
             loop_cause(&sat, Some(skew), tolerance, &[], ""),
@@ -447,19 +483,111 @@ mod tests {
     #[test]
     fn skew_display_names_direction_and_sources() {
         let s = SkewEstimate {
-            from_token: Some(120),
+            from_token: Some(("iat", 120)),
             from_backend_api: Some(119),
+            expired_ago: None,
         };
         assert_eq!(
             s.to_string(),
             "the issuer's clock is about 119 s ahead of this server's (token iat - now = +120 s; Backend API Date - now = +119 s)"
         );
         let s = SkewEstimate {
-            from_token: Some(-90),
-            from_backend_api: None,
+            from_token: None,
+            from_backend_api: Some(-90),
+            expired_ago: Some(30),
         };
-        assert!(s
-            .to_string()
-            .starts_with("the issuer's clock is about 90 s behind"));
+        assert_eq!(
+            s.to_string(),
+            "the token expired 30 s ago; the issuer's clock is about 90 s behind this server's (Backend API Date - now = -90 s)"
+        );
+    }
+
+    fn jwt(claims: serde_json::Value) -> Jwt {
+        use base64::Engine as _;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({"alg": "RS256"})),
+            b64(claims)
+        );
+        Jwt::decode(&token).unwrap()
+    }
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn estimate(
+        claims: serde_json::Value,
+        reason: TvReason,
+        api: Option<i64>,
+    ) -> Option<SkewEstimate> {
+        let now = UNIX_EPOCH + Duration::from_secs(NOW);
+        SkewEstimate::for_failure(&jwt(claims), reason, now, api)
+    }
+
+    #[test]
+    fn a_stale_token_is_not_evidence_of_skew() {
+        // Minted 102 s ago, expired 42 s ago: an idle tab, not a clock 102 s behind.
+        let now = NOW as i64;
+        let s = estimate(
+            serde_json::json!({"iat": now - 102, "nbf": now - 112, "exp": now - 42}),
+            TvReason::TokenExpired,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.seconds(), None);
+        assert!(!s.is_significant(Duration::from_secs(5)));
+        assert_eq!(
+            s.to_string(),
+            "the token expired 42 s ago: a stale token (an idle tab, a late retry), not evidence of clock skew"
+        );
+        // The Backend API's clock is evidence an old token cannot fake.
+        let s = estimate(
+            serde_json::json!({"iat": now - 102, "exp": now - 42}),
+            TvReason::TokenExpired,
+            Some(-100),
+        )
+        .unwrap();
+        assert_eq!(s.seconds(), Some(-100));
+        assert!(s.is_significant(Duration::from_secs(5)));
+    }
+
+    #[test]
+    fn a_token_from_the_future_is_evidence_of_skew() {
+        let now = NOW as i64;
+        let s = estimate(
+            serde_json::json!({"iat": now + 120, "nbf": now + 110, "exp": now + 180}),
+            TvReason::TokenNotActiveYet,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.from_token, Some(("iat", 120)));
+        assert!(s.is_significant(Duration::from_secs(5)));
+        // Only nbf in the future: nbf is the evidence.
+        let s = estimate(
+            serde_json::json!({"iat": now - 10, "nbf": now + 60, "exp": now + 120}),
+            TvReason::TokenNotActiveYet,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.from_token, Some(("nbf", 60)));
+        assert!(s.to_string().contains("(token nbf - now = +60 s)"), "{s}");
+        // Other failures say nothing about clocks; absurd claims never overflow.
+        assert_eq!(
+            estimate(
+                serde_json::json!({"exp": now}),
+                TvReason::TokenInvalidSignature,
+                None
+            ),
+            None
+        );
+        let s = estimate(
+            serde_json::json!({"exp": -1e300, "iat": 1e300}),
+            TvReason::TokenExpired,
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.expired_ago, Some(i64::MAX));
     }
 }

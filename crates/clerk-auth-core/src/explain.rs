@@ -4,7 +4,9 @@
 //! decided: where each token was read from (the header, or which cookie and by which rule of
 //! §1.5), every check with the values compared, the handshake eligibility and loop counter, the
 //! clock-skew estimate when a time check fails, and the outcome. Tokens never appear whole: at
-//! most their first 8 characters and their length. Nothing of a key appears.
+//! most their first 8 characters and their length. Nothing of a key appears. Values from the
+//! request or from an unverified token are cut to 128 characters and escaped (decision 15), so
+//! that every step is one line an attacker cannot forge.
 //!
 //! Three ways to read it:
 //! - [`explain_request`], from code (a test, an admin endpoint, a support script);
@@ -170,19 +172,18 @@ impl Recorder {
     }
 }
 
-/// A token as the explanation shows it: its first 8 characters and its length, never more.
+/// A token as the explanation shows it: its first 8 characters (made inert) and its length,
+/// never more.
 pub(crate) fn token_hint(token: &str) -> String {
     let prefix: String = token.chars().take(8).collect();
-    format!("{prefix}… ({} bytes)", token.len())
+    format!("{}… ({} bytes)", crate::text::inert(&prefix), token.len())
 }
 
-/// An untrusted value (a header parameter) as the explanation shows it: at most 64 characters.
-pub(crate) fn short(value: &str) -> String {
-    let mut out: String = value.chars().take(64).collect();
-    if out.len() < value.len() {
-        out.push('…');
-    }
-    out
+/// An untrusted value (a header parameter, a request header, a URL part) as the explanation
+/// shows it: the one rule of [`text::inert`](crate::text::inert) (at most 128 characters,
+/// escaped, at most 512 bytes).
+pub(crate) fn short(value: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::inert(value)
 }
 
 /// A signed number of seconds in words: `"in 50 s"` / `"45 s ago"`.
@@ -206,6 +207,8 @@ mod tests {
         assert_eq!(hint, format!("eyJhbGci… ({} bytes)", token.len()));
         assert!(!hint.contains("eyJzdWIi"));
         assert_eq!(token_hint("ak_é"), "ak_é… (5 bytes)");
+        // A token from a query string may carry anything: its prefix is escaped too.
+        assert_eq!(token_hint("\nERROR x!"), "\\nERROR x… (9 bytes)");
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod state;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod text;
 pub mod token;
 pub mod verify;
 

@@ -243,7 +243,7 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
             Code::TokenVerificationFailed,
             format!(
                 "Invalid JWT type: {}. Expected one of: {} for OAuth, or sub starting with 'mch_' for M2M",
-                js_template_string(jwt.header_param("typ")),
+                crate::text::inert(&js_template_string(jwt.header_param("typ"))),
                 OAUTH_ACCESS_TOKEN_TYPES.join(", ")
             ),
             None,

@@ -438,13 +438,19 @@ fn skew_from_a_token_minted_ahead() {
 }
 
 #[test]
-fn skew_from_a_token_minted_behind() {
-    // Issued 100 s "ago" by a clock that runs behind; expired 40 s ago.
+fn a_stale_token_is_not_taken_for_skew() {
+    // Minted 102 s ago, expired 42 s ago: an idle tab, whatever the clocks. Nothing in the token
+    // can tell a clock running behind from an old token, so no skew is reported.
     let e = explain_request(
-        &TestRequest::get(URL).bearer(&token(-100)).build(),
+        &TestRequest::get(URL).bearer(&token(-102)).build(),
         &options(),
     );
-    assert_eq!(reported_offset(&e), -100, "{e}");
+    assert_step(
+        &e,
+        "clock",
+        "token-expired: the token expired 42 s ago: a stale token (an idle tab, a late retry), not evidence of clock skew",
+    );
+    assert_no_step(&e, "clock", "clock is about");
 }
 
 #[test]
@@ -453,7 +459,21 @@ fn an_old_expiry_is_not_taken_for_skew() {
         &TestRequest::get(URL).bearer(&token(-3600)).build(),
         &options(),
     );
-    assert_no_step(&e, "clock", "");
+    assert_step(&e, "clock", "the token expired 3540 s ago");
+    assert_no_step(&e, "clock", "clock is about");
+}
+
+#[test]
+fn a_stale_cookie_in_a_loop_is_not_blamed_on_the_clock() {
+    // A tab idle for a while: its session cookie expired 42 s ago, and the loop guard trips.
+    let request = document(URL)
+        .cookie("__session", &token(-102))
+        .cookie("__client_uat", &(NOW - 200).to_string())
+        .cookie("__clerk_redirect_count", "3")
+        .build();
+    let e = explain_request(&request, &options());
+    assert_step(&e, "§2.5", "Most likely cause: instance keys");
+    assert_no_step(&e, "§2.5", "clock skew");
 }
 
 #[test]
@@ -481,9 +501,13 @@ fn hostile_header_values_are_shortened_and_escaped() {
         .iter()
         .find(|s| s.rule() == "§3.2")
         .expect("a key step");
-    assert!(step.detail().len() < 300, "{}", step.detail());
+    // Decision 15: 128 characters at most (the cut marked `...`), escaped.
+    assert!(step.detail().len() < 500, "{}", step.detail());
     assert!(step
         .detail()
-        .contains(&format!("kid \"{}…\"", "k".repeat(64))));
+        .contains(&format!("kid \"{}...\"", "k".repeat(125))));
+    assert!(step
+        .detail()
+        .contains(&format!("alg \"{}...\"", "x".repeat(125))));
     assert!(!e.to_string().contains("\nFAKE LOG LINE"));
 }

@@ -97,4 +97,30 @@ fn explanations_and_skew_warnings_in_tracing() {
     let offset = number_after(&logs, "offset_seconds=");
     assert!((119..=121).contains(&offset), "{logs}");
     assert!(!logs.contains(&ahead[..24]), "a token reached the logs");
+
+    // 4. A stale token (minted 102 s ago, expired 42 s ago: an idle tab) is no evidence of
+    //    skew: the explanation says it expired, and nothing warns about the clock. Keys from a
+    //    PEM, so no Backend API `Date` is known either.
+    let options = clerk_auth_core::Options::builder()
+        .publishable_key(PK)
+        .secret_key("sk_test_unused")
+        .jwt_key(key.public_pem())
+        .build()
+        .unwrap();
+    let stale = TokenMinter::new(key)
+        .issued_at(SystemTime::now() - Duration::from_secs(102))
+        .mint();
+    let request = TestRequest::get(URL).bearer(&stale).build();
+    let ((), logs) = capture_logs(tracing::Level::WARN, || {
+        let e = explain_request(&request, &options);
+        let step = e.steps().iter().find(|s| s.rule() == "clock").unwrap();
+        let ago = number_after(step.detail(), "the token expired ");
+        assert!((41..=43).contains(&ago), "{e}");
+        assert!(!step.detail().contains("clock is about"), "{e}");
+        for _ in 0..5 {
+            let state = authenticate_request(&request, &options).unwrap();
+            assert!(!state.is_signed_in());
+        }
+    });
+    assert!(!logs.contains("the clocks disagree"), "{logs}");
 }

@@ -510,11 +510,13 @@ impl Shared {
                     BapiErrorKind::ResponseTooLarge => (true, false, "invalid-body"),
                     BapiErrorKind::InvalidRequest => (false, false, "network-error"),
                 };
+                // The transport library's text goes to the log only (decision 15).
+                tracing::warn!(url = %crate::text::without_userinfo(&self.url), error = %e, "Clerk JWKS request failed");
                 return Err(FetchFailure {
                     outcome,
                     error: failed_to_load(format!(
-                        "Error loading Clerk JWKS from {} ({e})",
-                        self.url
+                        "Error loading Clerk JWKS from {}",
+                        crate::text::without_userinfo(&self.url)
                     )),
                     transient,
                     retryable,
@@ -549,7 +551,7 @@ impl Shared {
                 outcome,
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {} with code={status}",
-                    self.url
+                    crate::text::without_userinfo(&self.url)
                 )),
                 transient: status >= 500 || status == 429 || (300..=399).contains(&status),
                 retryable: status >= 500,
@@ -560,7 +562,7 @@ impl Shared {
             return Err(FetchFailure {
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {}: the response is not JSON",
-                    self.url
+                    crate::text::without_userinfo(&self.url)
                 )),
                 outcome: "invalid-body",
                 transient: true,
@@ -714,13 +716,10 @@ fn failed_to_load(message: impl Into<std::borrow::Cow<'static, str>>) -> TokenVe
 }
 
 /// Clerk's `jwk-kid-mismatch`. Clerk's action text is not one of the fixed actions, so it is
-/// appended to the message: the full message reads exactly as Clerk's.
+/// appended to the message: the full message reads exactly as Clerk's. The `kid` is the
+/// client's: it is shown bounded and escaped (decision 15).
 fn kid_mismatch(kid: &str) -> TokenVerificationError {
-    let shown: String = kid
-        .chars()
-        .take(128)
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
-        .collect();
+    let shown = crate::text::inert(kid);
     TokenVerificationError::new(
         TokenVerificationErrorReason::JwkKidMismatch,
         format!(

@@ -1,6 +1,10 @@
 //! The verification pipeline: Clerk's `verifyToken` (§3.2) and `verifyJwt` (§3.3) with their exact
 //! check order and messages, the handshake-token check (§2.7), token categories (§3.8), and the
 //! per-instance [`Verifier`] with its verified-token cache (decision 8).
+//!
+//! Messages show a token's values as Clerk's do (`JSON.stringify`), bounded and escaped
+//! (decision 15), so a hostile value can neither bloat nor break the
+//! `x-clerk-auth-message` header, the JSON body or a log line.
 
 use std::fmt;
 use std::sync::Arc;
@@ -12,6 +16,7 @@ use crate::clock::Clock;
 use crate::error::{
     TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
+use crate::text;
 use crate::token::{js_stringify, Jwt};
 
 use super::cache::{CachedToken, VerifiedCache, DEFAULT_CAPACITY};
@@ -103,7 +108,7 @@ fn check_header_type(jwt: &Jwt, allowed: Option<&[String]>) -> Result<(), TokenV
         TokenVerificationErrorReason::TokenInvalid,
         format!(
             "Invalid JWT type {}. Expected \"{expected}\".",
-            js_stringify(typ)
+            text::json(typ)
         ),
     ))
 }
@@ -122,7 +127,7 @@ fn check_header_algorithm(jwt: &Jwt) -> Result<(), TokenVerificationError> {
         TokenVerificationErrorReason::TokenInvalidAlgorithm,
         format!(
             "Invalid JWT algorithm {}. Supported: {SUPPORTED_ALGORITHMS}.",
-            js_stringify(alg)
+            text::json(alg)
         ),
     ))
 }
@@ -135,7 +140,7 @@ fn check_sub(jwt: &Jwt) -> Result<(), TokenVerificationError> {
             TokenVerificationErrorReason::TokenVerificationFailed,
             format!(
                 "Subject claim (sub) is required and must be a string. Received {}.",
-                js_stringify(sub)
+                text::json(sub)
             ),
         )),
     }
@@ -180,7 +185,7 @@ fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificatio
             TokenVerificationErrorReason::TokenVerificationFailed,
             format!(
                 "Invalid JWT audience claim (aud) {}. Is not included in \"{}\".",
-                js_stringify(aud),
+                text::json(aud),
                 configured()
             ),
         )),
@@ -192,7 +197,7 @@ fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificatio
                 TokenVerificationErrorReason::TokenVerificationFailed,
                 format!(
                     "Invalid JWT audience claim array (aud) {}. Is not included in \"{}\".",
-                    js_stringify(aud),
+                    text::json(aud),
                     configured()
                 ),
             ))
@@ -221,7 +226,7 @@ fn check_authorized_parties(
         TokenVerificationErrorReason::TokenInvalidAuthorizedParties,
         format!(
             "Invalid JWT Authorized party claim (azp) {}. Expected \"{}\".",
-            js_stringify(azp),
+            text::json(azp),
             authorized_parties.join(",")
         ),
     ))
@@ -247,7 +252,7 @@ impl TimeClaims {
                     TokenVerificationErrorReason::TokenVerificationFailed,
                     format!(
                         "Invalid JWT expiry date claim (exp) {}. Expected number.",
-                        js_stringify(exp)
+                        text::json(exp)
                     ),
                 ))
             }
@@ -287,10 +292,7 @@ fn optional_time(jwt: &Jwt, name: &str, what: &str) -> Result<Option<f64>, Token
         Some(Value::Number(n)) => Ok(Some(seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)))),
         other => Err(ensure_clerk_jwt(
             TokenVerificationErrorReason::TokenVerificationFailed,
-            format!(
-                "Invalid JWT {what} {}. Expected number.",
-                js_stringify(other)
-            ),
+            format!("Invalid JWT {what} {}. Expected number.", text::json(other)),
         )),
     }
 }
@@ -359,7 +361,7 @@ fn check_issuer(jwt: &Jwt, issuer: Option<&str>) -> Result<(), TokenVerification
         TokenVerificationErrorReason::TokenInvalid,
         format!(
             "Invalid JWT issuer claim (iss) {}. Expected \"{expected}\".",
-            js_stringify(iss)
+            text::json(iss)
         ),
     ))
 }
@@ -469,12 +471,12 @@ pub(crate) fn describe_claim_checks(
     out.push(if opts.authorized_parties.is_empty() {
         format!(
             "azp {}: not checked (no authorized parties configured)",
-            js_stringify(azp)
+            text::json(azp)
         )
     } else {
         format!(
             "azp {} against [{}]: {}",
-            js_stringify(azp),
+            text::json(azp),
             opts.authorized_parties.join(", "),
             verdict(check_authorized_parties(jwt, &opts.authorized_parties))
         )
@@ -482,7 +484,7 @@ pub(crate) fn describe_claim_checks(
     if !opts.audience.is_empty() {
         out.push(format!(
             "aud {} against [{}]: {}",
-            js_stringify(jwt.claim("aud")),
+            text::json(jwt.claim("aud")),
             opts.audience.join(", "),
             verdict(check_audience(jwt, &opts.audience))
         ));
@@ -503,13 +505,13 @@ pub(crate) fn describe_claim_checks(
                     verdict(check(ms, now_ms, skew_ms))
                 )
             }
-            Some(other) => format!("{name} {}: not a number", js_stringify(Some(other))),
+            Some(other) => format!("{name} {}: not a number", text::json(Some(other))),
         });
     }
     if let Some(issuer) = &opts.issuer {
         out.push(format!(
             "iss {} against {issuer}: {}",
-            js_stringify(jwt.claim("iss")),
+            text::json(jwt.claim("iss")),
             verdict(check_issuer(jwt, Some(issuer)))
         ));
     }
