@@ -212,6 +212,8 @@ struct Shared {
     config: JwksConfig,
     http: BapiHttp,
     url: String,
+    /// `url` without userinfo: what messages and logs show (decision 15).
+    shown_url: String,
     state: Mutex<State>,
     done: Condvar,
 }
@@ -230,11 +232,13 @@ impl JwksVerifier {
     pub fn new(config: JwksConfig) -> Self {
         let http = BapiHttp::new(&config.api_url, &config.api_version, config.timeout);
         let url = http.url("/jwks", true);
+        let shown_url = crate::text::without_userinfo(&url).into_owned();
         Self {
             shared: Arc::new(Shared {
                 config,
                 http,
                 url,
+                shown_url,
                 state: Mutex::new(State::default()),
                 done: Condvar::new(),
             }),
@@ -282,7 +286,7 @@ impl JwksVerifier {
                 (None, Some(ks)) => Ok(ks.keys.len()),
                 (None, None) => Err(failed_to_load(format!(
                     "Error loading Clerk JWKS from {}",
-                    shared.url
+                    shared.shown_url
                 ))),
             };
         }
@@ -370,7 +374,7 @@ impl Shared {
         }
         Plan::Ready(Err(match &st.failure {
             Some(f) => f.error.clone(),
-            None => failed_to_load(format!("Error loading Clerk JWKS from {}", self.url)),
+            None => failed_to_load(format!("Error loading Clerk JWKS from {}", self.shown_url)),
         }))
     }
 
@@ -404,7 +408,7 @@ impl Shared {
             shared: self,
             armed: true,
         };
-        tracing::debug!(target: "clerk_auth", url = %self.url, "fetching Clerk JWKS");
+        tracing::debug!(target: "clerk_auth", url = %self.shown_url, "fetching Clerk JWKS");
         let outcome = self.fetch(now);
         guard.armed = false;
         let label = match &outcome {
@@ -419,7 +423,7 @@ impl Shared {
         let result = match outcome {
             Ok(keys) => {
                 let count = keys.len();
-                tracing::debug!(url = %self.url, keys = count, "loaded Clerk JWKS");
+                tracing::debug!(url = %self.shown_url, keys = count, "loaded Clerk JWKS");
                 st.keys = Some(KeySet {
                     keys,
                     fetched_at: now,
@@ -429,7 +433,7 @@ impl Shared {
             }
             Err(failure) => {
                 tracing::warn!(
-                    url = %self.url,
+                    url = %self.shown_url,
                     reason = %failure.error.reason,
                     message = %failure.error.message,
                     transient = failure.transient,
@@ -511,12 +515,12 @@ impl Shared {
                     BapiErrorKind::InvalidRequest => (false, false, "network-error"),
                 };
                 // The transport library's text goes to the log only (decision 15).
-                tracing::warn!(url = %crate::text::without_userinfo(&self.url), error = %e, "Clerk JWKS request failed");
+                tracing::warn!(url = %self.shown_url, error = %e, "Clerk JWKS request failed");
                 return Err(FetchFailure {
                     outcome,
                     error: failed_to_load(format!(
                         "Error loading Clerk JWKS from {}",
-                        crate::text::without_userinfo(&self.url)
+                        self.shown_url
                     )),
                     transient,
                     retryable,
@@ -551,7 +555,7 @@ impl Shared {
                 outcome,
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {} with code={status}",
-                    crate::text::without_userinfo(&self.url)
+                    self.shown_url
                 )),
                 transient: status >= 500 || status == 429 || (300..=399).contains(&status),
                 retryable: status >= 500,
@@ -562,7 +566,7 @@ impl Shared {
             return Err(FetchFailure {
                 error: failed_to_load(format!(
                     "Error loading Clerk JWKS from {}: the response is not JSON",
-                    crate::text::without_userinfo(&self.url)
+                    self.shown_url
                 )),
                 outcome: "invalid-body",
                 transient: true,
