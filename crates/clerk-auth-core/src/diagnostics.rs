@@ -29,9 +29,12 @@ pub(crate) enum Condition {
     OrganizationLoop,
     /// A handshake could not be resolved.
     HandshakeUnresolved,
+    /// A call for a client-chosen value (a handshake nonce, an opaque machine token) was over the
+    /// instance's Backend API budget (decision 13).
+    BackendApiBudget,
 }
 
-const CONDITIONS: usize = 6;
+const CONDITIONS: usize = 7;
 
 impl Condition {
     const fn index(self) -> usize {
@@ -42,6 +45,7 @@ impl Condition {
             Self::HandshakeLoop => 3,
             Self::OrganizationLoop => 4,
             Self::HandshakeUnresolved => 5,
+            Self::BackendApiBudget => 6,
         }
     }
 
@@ -54,6 +58,7 @@ impl Condition {
             Self::HandshakeLoop => "handshake-loop",
             Self::OrganizationLoop => "organization-activation-loop",
             Self::HandshakeUnresolved => "handshake-unresolved",
+            Self::BackendApiBudget => "backend-api-budget",
         }
     }
 

@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod bapi;
+mod budget;
 pub mod clock;
 mod decide;
 mod diagnostics;
@@ -28,6 +29,7 @@ pub mod token;
 pub mod verify;
 
 pub use bapi::{BackendApi, HttpBackendApi};
+pub use budget::BackendApiBudget;
 pub use clock::{Clock, SystemClock};
 pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
 pub use error::{
