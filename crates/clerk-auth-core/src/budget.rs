@@ -579,11 +579,11 @@ mod tests {
         let budget = Budget::new(
             BackendApiBudget::default()
                 .with_burst(1)
-                .with_rate_per_second(20),
+                .with_rate_per_second(2),
         );
         assert!(budget.admit(&digest("a")).is_some());
         assert!(budget.admit(&digest("b")).is_none());
-        thread::sleep(Duration::from_millis(120));
+        thread::sleep(Duration::from_millis(600));
         assert!(budget.admit(&digest("c")).is_some());
     }
 
@@ -661,12 +661,12 @@ mod tests {
             let flights = Arc::clone(&flights);
             thread::spawn(move || {
                 flights.run(digest("p"), || {
-                    thread::sleep(Duration::from_millis(200));
+                    thread::sleep(Duration::from_millis(1000));
                     panic!("a custom BackendApi panicked")
                 })
             })
         };
-        thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(100));
         assert!(flights.is_running(&digest("p")));
         assert_eq!(flights.run(digest("p"), || 1), None);
         assert!(leader.join().is_err());

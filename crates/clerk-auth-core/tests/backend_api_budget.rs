@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
+use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{
     authenticate_request, telemetry, try_authenticate_request, AcceptsToken, AuthStatus,
     BackendApiBudget, Interrupt, Options, OptionsBuilder, RequestState, TestRequest, TokenType,
@@ -111,8 +112,18 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
         (8, 20, 40)
     );
 
-    // A known key, verified once before the flood: its answer is cached.
+    // A known key, verified once before the flood: its answer is cached. And the key set.
+    let keys = KeyPair::shared();
+    server.set_keys(vec![keys.jwk("ins_2test")]);
+    let session = |n: usize| {
+        TokenMinter::new(keys)
+            .issued_at(std::time::SystemTime::now())
+            .ttl(Duration::from_secs(600))
+            .claim("jti", json!(format!("flood_{n}")))
+            .mint()
+    };
     assert!(decide(&options, &key_request(GOOD)).is_signed_in());
+    assert!(decide(&options, &key_request(&session(0))).is_signed_in());
     server.reset_hits();
 
     // All at once for the first third (the in-flight bound refuses most), then spread over about
@@ -146,11 +157,15 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
         thread::spawn(move || {
             barrier.wait();
             let mut answers = Vec::new();
+            let mut sessions = Vec::new();
             while !done.load(Ordering::SeqCst) {
                 answers.push(decide(&options, &key_request(GOOD)));
+                // A session token never seen (a fresh `jti`): verified with the cached key set.
+                let token = session(answers.len());
+                sessions.push(decide(&options, &key_request(&token)));
                 thread::sleep(Duration::from_millis(5));
             }
-            answers
+            (answers, sessions)
         })
     };
     // No flood thread can call before this thread reaches the barrier: the window is measured
@@ -161,7 +176,7 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
     let nonces: Vec<RequestState> = nonces.into_iter().map(|h| h.join().unwrap()).collect();
     let elapsed = start.elapsed();
     done.store(true, Ordering::SeqCst);
-    let known = known.join().unwrap();
+    let (known, sessions) = known.join().unwrap();
 
     let key_calls = server.hits(Endpoint::ApiKeyVerify);
     let nonce_calls = server.hits(Endpoint::HandshakePayload);
@@ -200,12 +215,20 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
         assert_unresolved_nonce(state);
     }
 
-    // The known key answered signed-in throughout, without a call.
+    // The known key and session tokens answered signed-in throughout, without a call.
     assert!(!known.is_empty());
     for state in &known {
         assert!(state.is_signed_in(), "{state:?}");
         assert_eq!(state.machine().unwrap().subject, "user_2known");
     }
+    for state in &sessions {
+        assert!(state.is_signed_in(), "{state:?}");
+        assert_eq!(
+            state.session().unwrap().user_id.as_deref(),
+            Some("user_2test")
+        );
+    }
+    assert_eq!(server.jwks_fetches(), 0);
 }
 
 #[test]
@@ -213,7 +236,7 @@ fn a_refused_token_is_remembered_for_the_negative_cache_ttl() {
     let server = server();
     let options = builder(&server)
         .backend_api_budget(
-            BackendApiBudget::default().with_negative_cache_ttl(Duration::from_millis(500)),
+            BackendApiBudget::default().with_negative_cache_ttl(Duration::from_millis(1500)),
         )
         .build()
         .unwrap();
@@ -249,7 +272,7 @@ fn a_refused_token_is_remembered_for_the_negative_cache_ttl() {
     assert_eq!(server.hits(Endpoint::ApiKeyVerify), 2);
 
     // Past the TTL the Backend API is asked again.
-    thread::sleep(Duration::from_millis(700));
+    thread::sleep(Duration::from_millis(1700));
     let _ = decide(&options, &unknown);
     assert_eq!(server.hits(Endpoint::ApiKeyVerify), 3);
 
