@@ -208,9 +208,10 @@ impl BackendApi for HttpBackendApi {
         request: &RefreshRequest,
     ) -> Result<Vec<String>, BapiError> {
         let payload = serde_json::to_value(request).map_err(|_| BapiError::InvalidResponse)?;
+        // Decision 12: unreserved characters (`sess_…`) are sent as they are.
         let path = format!(
             "/sessions/{}/refresh",
-            percent_encoding::utf8_percent_encode(session_id, percent_encoding::NON_ALPHANUMERIC)
+            crate::http::path_segment(session_id)
         );
         let query: &[(&str, &str)] = if request.suffixed_cookies {
             &[("suffixed_cookies", "true")]

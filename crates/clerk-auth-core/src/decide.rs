@@ -406,10 +406,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 self.options.machine_token_cache_ttl().as_secs()
             )
         });
-        match crate::machine::verify(token, self.options, may_block) {
-            Some(verdict) => Ok(crate::machine::state(token, verdict)),
-            None => Err(Interrupt::WouldBlock),
-        }
+        crate::machine::verify(token, self.options, may_block).ok_or(Interrupt::WouldBlock)
     }
 
     // ---- §2.2 header token ---------------------------------------------------------------
@@ -869,14 +866,18 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         );
 
         let directives: Vec<String> = if let Some(nonce) = ctx.handshake_nonce() {
-            if self.mode == Mode::NonBlocking {
-                return Err(Interrupt::WouldBlock);
-            }
+            // Decision 13: within the instance's Backend API budget; a refused or over-budget
+            // nonce gives no directives, as one that could not be resolved.
             match self.options.backend_api() {
-                Some(api) => api.handshake_payload(nonce).unwrap_or_else(|e| {
-                    tracing::warn!(target: "clerk_auth", error = %e, "Clerk: failed to fetch the handshake payload");
-                    Vec::new()
-                }),
+                Some(api) => match self.options.budget().handshake_payload(
+                    api.as_ref(),
+                    nonce,
+                    self.options.diagnostics(),
+                    self.mode == Mode::Blocking,
+                ) {
+                    Some(directives) => directives,
+                    None => return Err(Interrupt::WouldBlock),
+                },
                 None => {
                     tracing::warn!(target: "clerk_auth", "Clerk: no Backend API client to resolve the handshake nonce");
                     Vec::new()

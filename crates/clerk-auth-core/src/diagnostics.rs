@@ -31,9 +31,12 @@ pub(crate) enum Condition {
     HandshakeUnresolved,
     /// Too many decisions wait on the blocking pool.
     DeferredDecisionsFull,
+    /// A call for a client-chosen value (a handshake nonce, an opaque machine token) was over the
+    /// instance's Backend API budget (decision 13).
+    BackendApiBudget,
 }
 
-const CONDITIONS: usize = 7;
+const CONDITIONS: usize = 8;
 
 impl Condition {
     const fn index(self) -> usize {
@@ -45,6 +48,7 @@ impl Condition {
             Self::OrganizationLoop => 4,
             Self::HandshakeUnresolved => 5,
             Self::DeferredDecisionsFull => 6,
+            Self::BackendApiBudget => 7,
         }
     }
 
@@ -58,6 +62,7 @@ impl Condition {
             Self::OrganizationLoop => "organization-activation-loop",
             Self::HandshakeUnresolved => "handshake-unresolved",
             Self::DeferredDecisionsFull => "deferred-decisions-full",
+            Self::BackendApiBudget => "backend-api-budget",
         }
     }
 

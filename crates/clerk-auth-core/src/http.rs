@@ -16,6 +16,24 @@ pub(crate) const CLERK_API_VERSION: &str = "2026-05-12";
 /// The `User-Agent` sent to the Backend API.
 pub(crate) const USER_AGENT: &str = concat!("clerk-auth-rust/", env!("CARGO_PKG_VERSION"));
 
+/// The bytes a path segment sends percent-encoded: everything but RFC 3986's unreserved
+/// characters (`A-Z a-z 0-9 - . _ ~`), which are sent as they are (decision 12).
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// `value` as one URL path segment: percent-encoded only where needed (UTF-8 bytes, reserved
+/// and other characters), unreserved characters as they are. A segment of only dots (`.`, `..`)
+/// is a dot-segment that URL normalization would remove or resolve, so its dots are encoded.
+pub(crate) fn path_segment(value: &str) -> String {
+    if !value.is_empty() && value.bytes().all(|b| b == b'.') {
+        return "%2E".repeat(value.len());
+    }
+    percent_encoding::utf8_percent_encode(value, PATH_SEGMENT).to_string()
+}
+
 /// The largest response body read; a longer body is an error ([`BapiErrorKind::ResponseTooLarge`]).
 pub(crate) const MAX_RESPONSE_BODY: u64 = 1024 * 1024;
 
@@ -294,6 +312,19 @@ mod tests {
             h.url("/api_keys/verify", false),
             "https://proxy.example/clerk/api_keys/verify"
         );
+    }
+
+    #[test]
+    fn path_segments_encode_only_what_needs_it() {
+        assert_eq!(path_segment("sess_2abcXYZ09-._~"), "sess_2abcXYZ09-._~");
+        assert_eq!(path_segment("a/b"), "a%2Fb");
+        assert_eq!(path_segment("50%"), "50%25");
+        assert_eq!(path_segment("a b?c#d"), "a%20b%3Fc%23d");
+        assert_eq!(path_segment("é"), "%C3%A9");
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("."), "%2E");
+        assert_eq!(path_segment("..a"), "..a");
+        assert_eq!(path_segment(""), "");
     }
 
     #[test]

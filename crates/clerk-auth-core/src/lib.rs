@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod bapi;
+mod budget;
 pub mod clock;
 mod decide;
 mod deferred;
@@ -30,6 +31,7 @@ pub mod token;
 pub mod verify;
 
 pub use bapi::{BackendApi, HttpBackendApi};
+pub use budget::BackendApiBudget;
 pub use clock::{Clock, SystemClock};
 pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
 pub use deferred::{Deferred, DEFAULT_MAX_DEFERRED_DECISIONS};

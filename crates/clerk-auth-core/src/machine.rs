@@ -18,6 +18,33 @@
 //! A failure becomes a signed-out state whose reason is the error code and whose message is
 //! Clerk's `"<message> (code=<code>, status=<http status or n/a>)"`.
 //!
+//! # Backend API failures are not the client's fault (decision 12)
+//!
+//! When the Backend API's answer could not be had (a network error, a timeout, a `5xx`, a `429`,
+//! a redirect (`3xx`: the client never follows one), a body that is not the expected JSON, or no
+//! Backend API client at all), the state keeps Clerk's reason `unexpected-error` and message, but
+//! [`RequestState::rejection`] answers it `503`, not `401`: the client's credential was not found
+//! bad. Definitive answers keep their mapping: `404` → `token-invalid` (`401`), `401` →
+//! `secret-key-invalid` (`503`, as a key-set outage), any other `4xx` → `unexpected-error`
+//! (`401`).
+//!
+//! # The Backend API budget (decision 13)
+//!
+//! An opaque token is a value the client chooses freely, so the calls it causes are bounded per
+//! [`Options`] instance by the [`BackendApiBudget`](crate::BackendApiBudget) (set with
+//! [`OptionsBuilder::backend_api_budget`](crate::OptionsBuilder::backend_api_budget)):
+//!
+//! * one call in flight per distinct token (with or without the answer cache);
+//! * definitive refusals (not found, revoked, expired) are remembered for 10 s by default, keyed
+//!   by a SHA-256 digest: the same token is refused again without a call;
+//! * a token never seen before (no positive answer within the last hour by default) needs a slot
+//!   among 8 calls in flight and a token from a bucket of 20 per second with a burst of 40. A
+//!   token without one is **over budget**: signed out with reason `backend-api-budget-exhausted`,
+//!   answered `503` with `Retry-After: 1`, and no call is made. A known API key is exempt, so
+//!   re-verifying it when its cached answer expires never competes with a flood of random ones.
+//!
+//! Cached positive answers and the cached key set keep working during a flood: they make no call.
+//!
 //! # The answer cache
 //!
 //! Positive Backend API answers for opaque tokens are cached per [`Options`] instance for a short
@@ -26,15 +53,18 @@
 //! The trade-off: **a revoked token keeps working for at most the TTL** on an instance that saw it
 //! recently; in exchange a busy client costs one Backend API call per TTL instead of one per
 //! request, and concurrent requests with the same new token share one call (single flight).
-//! Failures (unknown, revoked, expired tokens, outages) are never cached. The cache is keyed by a
-//! SHA-256 digest of the token, so it never holds the secret itself. The TTL runs on the
+//! Failures are not kept in this cache (refusals go to the budget's short negative cache,
+//! outages nowhere). The cache is keyed by a SHA-256 digest of the token, so it never holds the
+//! secret itself. The TTL runs on the
 //! monotonic clock; the token's own `expiration` (from the answer) is compared with the
 //! configured [`Clock`](crate::Clock), and a cached answer past it is not used.
 //!
 //! In non-blocking mode ([`try_authenticate_request`](crate::try_authenticate_request)) a cached
-//! answer is used without IO; an opaque token without one interrupts with
-//! [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock). JWT forms interrupt only when the key
-//! source needs IO.
+//! answer (positive or a remembered refusal) is used without IO, and a token that is certainly
+//! over budget (never seen before, and the bucket or the in-flight bound exhausted right now) is
+//! answered over budget without IO; any other opaque token interrupts with
+//! [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock), and the blocking rerun takes the
+//! budget. Non-blocking mode never waits. JWT forms interrupt only when the key source needs IO.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -46,8 +76,9 @@ use moka::sync::Cache;
 use serde_json::Value;
 
 use crate::bapi::{BackendApi, BapiError};
+use crate::budget::{Budget, Digest, Refusal, SingleFlight};
 use crate::options::Options;
-use crate::state::{Auth, AuthErrorReason, Reason, RequestState};
+use crate::state::{Auth, AuthErrorReason, Outage, Reason, RequestState};
 use crate::token::auth::{
     is_jwt_format, is_m2m_jwt, is_oauth_jwt, machine_token_type, MachineAuth, TokenType,
 };
@@ -137,6 +168,16 @@ impl MachineTokenVerificationError {
         }
     }
 
+    /// Whether this failure is the Backend API's rather than the client's (decision 12): an
+    /// `unexpected-error` without an HTTP answer (network, timeout, unreadable body, no client)
+    /// or with a `3xx`, `429` or `5xx` one. Other `4xx` answers are definitive.
+    fn is_outage(&self) -> bool {
+        self.code == MachineTokenVerificationErrorCode::UnexpectedError
+            && self
+                .status
+                .is_none_or(|s| !(400..500).contains(&s) || s == 429)
+    }
+
     /// Clerk's `getFullMessage()`: `"<message> (code=<code>, status=<status or n/a>)"`.
     pub fn full_message(&self) -> String {
         match self.status.filter(|s| *s != 0) {
@@ -165,30 +206,40 @@ pub(crate) fn state(token: &str, verdict: Verdict) -> RequestState {
             Auth::Machine(std::sync::Arc::new(auth)),
             HeaderMap::new(),
         ),
-        Err(err) => RequestState::signed_out(
-            Some(err.token_type),
-            err.code.reason(),
-            err.full_message(),
-            Auth::UnauthenticatedMachine(err.token_type),
-            HeaderMap::new(),
-        ),
+        Err(err) => {
+            let state = RequestState::signed_out(
+                Some(err.token_type),
+                err.code.reason(),
+                err.full_message(),
+                Auth::UnauthenticatedMachine(err.token_type),
+                HeaderMap::new(),
+            );
+            if err.is_outage() {
+                state.with_outage(Outage::BackendApi)
+            } else {
+                state
+            }
+        }
     }
 }
 
 /// Clerk's `verifyMachineAuthToken` for a token already detected as a machine token. `None` when
 /// the answer needs network IO and `may_block` is false.
-pub(crate) fn verify(token: &str, options: &Options, may_block: bool) -> Option<Verdict> {
+pub(crate) fn verify(token: &str, options: &Options, may_block: bool) -> Option<RequestState> {
     if is_jwt_format(token) {
-        return verify_jwt_form(token, options, may_block);
+        return verify_jwt_form(token, options, may_block).map(|verdict| state(token, verdict));
     }
     let Some(kind) = machine_token_type(token) else {
         // Unreachable from the decision, which only calls this for machine tokens.
-        return Some(Err(MachineTokenVerificationError::new(
-            TokenType::M2mToken,
-            MachineTokenVerificationErrorCode::UnexpectedError,
-            "Unknown machine token type",
-            None,
-        )));
+        return Some(state(
+            token,
+            Err(MachineTokenVerificationError::new(
+                TokenType::M2mToken,
+                MachineTokenVerificationErrorCode::UnexpectedError,
+                "Unknown machine token type",
+                None,
+            )),
+        ));
     };
     verify_opaque(kind, token, options, may_block)
 }
@@ -306,35 +357,111 @@ fn what(kind: TokenType) -> &'static str {
     }
 }
 
+/// The over-budget state of an opaque token (decision 13): `503`, `Retry-After: 1`, no call.
+fn over_budget(kind: TokenType, options: &Options) -> RequestState {
+    Budget::report_over_budget(options.diagnostics(), "machine token");
+    RequestState::over_budget(Some(kind), Auth::UnauthenticatedMachine(kind))
+}
+
+/// What one Backend API flight for an opaque token produced (shared by concurrent callers).
+#[derive(Clone)]
+enum Outcome {
+    Verified(Box<MachineAuth>),
+    Failed(MachineTokenVerificationError),
+    OverBudget,
+}
+
 fn verify_opaque(
     kind: TokenType,
     token: &str,
     options: &Options,
     may_block: bool,
-) -> Option<Verdict> {
+) -> Option<RequestState> {
     use MachineTokenVerificationErrorCode as Code;
     // Decision 9: an oversized token is rejected before any work (and never sent anywhere).
     if token.len() > MAX_TOKEN_LEN {
-        return Some(Err(MachineTokenVerificationError::new(
-            kind,
-            Code::TokenInvalid,
-            format!("Invalid token: longer than {MAX_TOKEN_LEN} bytes."),
-            None,
-        )));
+        return Some(state(
+            token,
+            Err(MachineTokenVerificationError::new(
+                kind,
+                Code::TokenInvalid,
+                format!("Invalid token: longer than {MAX_TOKEN_LEN} bytes."),
+                None,
+            )),
+        ));
     }
     let cache = options.machine_token_cache();
+    let budget = options.budget();
     let now_ms = unix_ms(options.clock().now());
-    let key = CacheKey::new(kind, token);
+    let key = cache_key(kind, token);
     if let Some(auth) = cache.fresh(&key, now_ms) {
-        return Some(Ok(auth));
+        return Some(state(token, Ok(auth)));
+    }
+    if let Some(refusal) = budget.refusal(&key) {
+        return Some(state(token, Err(refused(kind, refusal))));
     }
     let Some(api) = options.backend_api() else {
-        return Some(Err(unexpected(kind, None)));
+        return Some(state(token, Err(unexpected(kind, None))));
     };
     if !may_block {
+        // Never wait, never spend the budget of the blocking rerun: answer inline only when the
+        // token is certainly over budget (and not being verified by another request already).
+        if !cache.flights.is_running(&key) && budget.certainly_over(&key) {
+            return Some(over_budget(kind, options));
+        }
         return None;
     }
-    Some(cache.get_or_verify(key, || ask_backend_api(api.as_ref(), kind, token)))
+    let outcome = cache.flights.run(key, || {
+        // A flight that ended just before this one began may have answered already.
+        if let Some(auth) = cache.fresh(&key, now_ms) {
+            return Outcome::Verified(Box::new(auth));
+        }
+        if let Some(refusal) = budget.refusal(&key) {
+            return Outcome::Failed(refused(kind, refusal));
+        }
+        let Some(permit) = budget.admit(&key) else {
+            return Outcome::OverBudget;
+        };
+        let answer = ask_backend_api(api.as_ref(), kind, token);
+        drop(permit);
+        match answer {
+            Ok(answer) => {
+                budget.remember(key);
+                let auth = answer.auth.clone();
+                cache.insert(key, answer);
+                Outcome::Verified(Box::new(auth))
+            }
+            Err(e) => {
+                if e.code == Code::TokenInvalid {
+                    budget.refuse(
+                        key,
+                        Refusal {
+                            message: e.message.clone(),
+                            status: e.status,
+                        },
+                    );
+                }
+                Outcome::Failed(e)
+            }
+        }
+    });
+    Some(match outcome {
+        Some(Outcome::Verified(auth)) => state(token, Ok(*auth)),
+        Some(Outcome::Failed(e)) => state(token, Err(e)),
+        Some(Outcome::OverBudget) => over_budget(kind, options),
+        // The request verifying this token went away (a panicking custom `BackendApi`).
+        None => state(token, Err(unexpected(kind, None))),
+    })
+}
+
+/// A refusal remembered by the negative cache, answered again as it was the first time.
+fn refused(kind: TokenType, refusal: Refusal) -> MachineTokenVerificationError {
+    MachineTokenVerificationError::new(
+        kind,
+        MachineTokenVerificationErrorCode::TokenInvalid,
+        refusal.message,
+        refusal.status,
+    )
 }
 
 fn unexpected(kind: TokenType, status: Option<u16>) -> MachineTokenVerificationError {
@@ -378,7 +505,12 @@ fn ask_backend_api(
                 Some(404),
             ));
         }
-        Err(BapiError::Status { status, .. }) => return Err(unexpected(kind, Some(status))),
+        Err(BapiError::Status { status, .. }) => {
+            if !(400..500).contains(&status) || status == 429 {
+                tracing::warn!(target: "clerk_auth", kind = %kind, status, "Clerk: machine-token verification got no usable Backend API answer");
+            }
+            return Err(unexpected(kind, Some(status)));
+        }
         Err(e) => {
             tracing::warn!(target: "clerk_auth", kind = %kind, error = %e, "Clerk: machine-token verification could not reach the Backend API");
             return Err(unexpected(kind, None));
@@ -408,7 +540,10 @@ fn ask_backend_api(
         TokenType::OauthToken => MachineAuth::from_oauth_response(&body),
         _ => MachineAuth::from_m2m_response(&body),
     };
-    let auth = auth.map_err(|_| unexpected(kind, None))?;
+    let auth = auth.map_err(|_| {
+        tracing::warn!(target: "clerk_auth", kind = %kind, "Clerk: the Backend API's machine-token answer could not be understood");
+        unexpected(kind, None)
+    })?;
     let expires_at_ms = body.get("expiration").and_then(Value::as_f64);
     Ok(CachedAnswer {
         auth,
@@ -418,18 +553,11 @@ fn ask_backend_api(
 
 // ---- The answer cache -----------------------------------------------------------------------
 
-/// A SHA-256 digest of the kind and the token: the cache never holds the token itself.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct CacheKey([u8; 32]);
+/// A SHA-256 digest of the kind and the token: the caches never hold the token itself.
+type CacheKey = Digest;
 
-impl CacheKey {
-    fn new(kind: TokenType, token: &str) -> Self {
-        let mut hasher = openssl::sha::Sha256::new();
-        hasher.update(kind.as_str().as_bytes());
-        hasher.update(b"\0");
-        hasher.update(token.as_bytes());
-        Self(hasher.finish())
-    }
+fn cache_key(kind: TokenType, token: &str) -> CacheKey {
+    Digest::new(kind.as_str(), token)
 }
 
 /// A positive Backend API answer.
@@ -447,11 +575,12 @@ impl CachedAnswer {
 }
 
 /// Positive Backend API answers for opaque machine tokens, per [`Options`] instance: a short TTL,
-/// bounded, single flight per token. See the [module documentation](self).
-#[derive(Clone)]
+/// bounded, and the flights (one call in flight per token, cache on or off). See the
+/// [module documentation](self).
 pub(crate) struct MachineTokenCache {
     cache: Option<Cache<CacheKey, Arc<CachedAnswer>, foldhash::fast::RandomState>>,
     ttl: Duration,
+    flights: SingleFlight<Outcome>,
 }
 
 impl MachineTokenCache {
@@ -463,7 +592,11 @@ impl MachineTokenCache {
                 .time_to_live(ttl)
                 .build_with_hasher(foldhash::fast::RandomState::default())
         });
-        Self { cache, ttl }
+        Self {
+            cache,
+            ttl,
+            flights: SingleFlight::default(),
+        }
     }
 
     /// The configured time to live.
@@ -483,19 +616,10 @@ impl MachineTokenCache {
         }
     }
 
-    /// The answer of `verify`, shared by every concurrent caller with the same key; cached only
-    /// when positive.
-    fn get_or_verify(
-        &self,
-        key: CacheKey,
-        verify: impl FnOnce() -> Result<CachedAnswer, MachineTokenVerificationError>,
-    ) -> Verdict {
-        match &self.cache {
-            None => verify().map(|answer| answer.auth),
-            Some(cache) => cache
-                .try_get_with(key, || verify().map(Arc::new))
-                .map(|answer| answer.auth.clone())
-                .map_err(|e| (*e).clone()),
+    /// Keeps a positive answer for the TTL (nothing when the cache is off).
+    fn insert(&self, key: CacheKey, answer: CachedAnswer) {
+        if let Some(cache) = &self.cache {
+            cache.insert(key, Arc::new(answer));
         }
     }
 }
@@ -570,28 +694,26 @@ mod tests {
 
     #[test]
     fn cache_keys_separate_kinds_and_tokens() {
-        let a = CacheKey::new(TokenType::ApiKey, "ak_1");
-        assert!(a == CacheKey::new(TokenType::ApiKey, "ak_1"));
-        assert!(a != CacheKey::new(TokenType::M2mToken, "ak_1"));
-        assert!(a != CacheKey::new(TokenType::ApiKey, "ak_2"));
+        let a = cache_key(TokenType::ApiKey, "ak_1");
+        assert!(a == cache_key(TokenType::ApiKey, "ak_1"));
+        assert!(a != cache_key(TokenType::M2mToken, "ak_1"));
+        assert!(a != cache_key(TokenType::ApiKey, "ak_2"));
     }
 
     #[test]
-    fn cache_keeps_positive_answers_only_and_honours_expiration() {
+    fn cache_honours_expiration() {
         let cache = MachineTokenCache::new(Duration::from_secs(60), 10);
-        let key = CacheKey::new(TokenType::ApiKey, "ak_1");
+        let key = cache_key(TokenType::ApiKey, "ak_1");
         let body = serde_json::json!({"id": "ak_id", "subject": "user_1", "scopes": []});
-        let failing = || Err(unexpected(TokenType::ApiKey, Some(500)));
-        assert!(cache.get_or_verify(key, failing).is_err());
         assert!(cache.fresh(&key, 0.0).is_none());
-        let ok = || {
-            Ok(CachedAnswer {
+        cache.insert(
+            key,
+            CachedAnswer {
                 auth: MachineAuth::from_api_key_response(&body).unwrap(),
                 expires_at_ms: Some(1_000.0),
-            })
-        };
-        assert_eq!(cache.get_or_verify(key, ok).unwrap().subject, "user_1");
-        assert!(cache.fresh(&key, 999.0).is_some());
+            },
+        );
+        assert_eq!(cache.fresh(&key, 999.0).unwrap().subject, "user_1");
         assert!(cache.fresh(&key, 1_000.0).is_none());
         assert!(
             cache.fresh(&key, 0.0).is_none(),

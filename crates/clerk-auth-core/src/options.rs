@@ -300,6 +300,7 @@ struct Inner {
     verifier: Verifier,
     backend_api: Option<Arc<dyn BackendApi>>,
     machine_token_cache: MachineTokenCache,
+    backend_api_budget: crate::budget::Budget,
     fallback_base_url: Url,
     diagnostics: Diagnostics,
     deferred: crate::deferred::DeferredBound,
@@ -488,6 +489,17 @@ impl Options {
         self.inner.machine_token_cache.ttl()
     }
 
+    /// The Backend API budget of this instance (decision 13). See
+    /// [`OptionsBuilder::backend_api_budget`].
+    pub fn backend_api_budget(&self) -> &crate::budget::BackendApiBudget {
+        self.inner.backend_api_budget.config()
+    }
+
+    /// The runtime state of the Backend API budget.
+    pub(crate) fn budget(&self) -> &crate::budget::Budget {
+        &self.inner.backend_api_budget
+    }
+
     /// The per-instance diagnostics (rate-limited warnings, clock offset).
     pub(crate) fn diagnostics(&self) -> &Diagnostics {
         &self.inner.diagnostics
@@ -598,6 +610,7 @@ pub struct OptionsBuilder {
     machine_token_cache_ttl: Duration,
     machine_token_cache_capacity: u64,
     max_deferred_decisions: usize,
+    backend_api_budget: crate::budget::BackendApiBudget,
 }
 
 impl Default for OptionsBuilder {
@@ -633,6 +646,7 @@ impl Default for OptionsBuilder {
             machine_token_cache_ttl: DEFAULT_MACHINE_TOKEN_CACHE_TTL,
             machine_token_cache_capacity: DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY,
             max_deferred_decisions: crate::deferred::DEFAULT_MAX_DEFERRED_DECISIONS,
+            backend_api_budget: crate::budget::BackendApiBudget::default(),
         }
     }
 }
@@ -885,8 +899,9 @@ impl OptionsBuilder {
     ///
     /// The trade-off: a token revoked in Clerk keeps working for at most this long on an instance
     /// that verified it recently. In exchange, a busy client costs one Backend API call per TTL,
-    /// and concurrent requests with the same new token share a single call. Failures (unknown,
-    /// revoked or expired tokens, outages) are never cached.
+    /// and concurrent requests with the same new token share a single call. Failures are not
+    /// kept here; definitive refusals (unknown, revoked or expired tokens) are remembered by the
+    /// [Backend API budget](Self::backend_api_budget)'s negative cache, outages never.
     pub fn machine_token_cache_ttl(mut self, ttl: Duration) -> Self {
         self.machine_token_cache_ttl = ttl;
         self
@@ -906,6 +921,16 @@ impl OptionsBuilder {
     /// shares. Defaults to 64; at least 1.
     pub fn max_deferred_decisions(mut self, max: usize) -> Self {
         self.max_deferred_decisions = max.max(1);
+        self
+    }
+
+    /// The Backend API budget (decision 13): how many Backend API calls values chosen by clients
+    /// (handshake nonces, opaque machine tokens) may cause. Defaults to
+    /// [`BackendApiBudget::default()`](crate::BackendApiBudget): one call in flight per value, a
+    /// 10 s negative cache, and for values never seen before at most 8 calls in flight and 20
+    /// per second with a burst of 40.
+    pub fn backend_api_budget(mut self, budget: crate::budget::BackendApiBudget) -> Self {
+        self.backend_api_budget = budget;
         self
     }
 
@@ -1180,6 +1205,7 @@ impl OptionsBuilder {
                 verifier,
                 backend_api,
                 machine_token_cache,
+                backend_api_budget: crate::budget::Budget::new(self.backend_api_budget),
                 fallback_base_url,
                 diagnostics,
                 deferred: crate::deferred::DeferredBound::new(self.max_deferred_decisions),

@@ -248,7 +248,6 @@ pub struct RequestState {
 /// Why a signed-out state is the service's failure rather than the client's (decisions 12 and
 /// 13): answered `503`, never `401`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[allow(dead_code)] // Constructed by the machine-token and budget paths.
 pub(crate) enum Outage {
     /// A Backend API answer the verification depends on could not be had (network, timeout,
     /// 5xx, 429, a redirect, an unparseable body).
@@ -433,7 +432,6 @@ impl RequestState {
     }
 
     /// Marks a signed-out state as the service's failure (`503`).
-    #[allow(dead_code)]
     pub(crate) fn with_outage(mut self, outage: Outage) -> Self {
         self.outage = Some(outage);
         self

@@ -1,5 +1,6 @@
 //! The opaque machine-token answer cache, over real HTTP against the Backend API emulator:
-//! revocation within the TTL, single flight, failures never cached, per-instance scope,
+//! revocation within the TTL, single flight, refusals remembered by the budget's negative cache
+//! only, per-instance scope,
 //! `expiration` honoured, and non-blocking answers from the cache.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -64,6 +65,7 @@ fn decide(options: &Options, token: &str) -> RequestState {
 fn revocation_is_honoured_once_the_ttl_has_passed() {
     let server = server();
     let ttl = Duration::from_millis(400);
+    let other = options(&server, ttl, clock());
     let options = options(&server, ttl, clock());
 
     let first = decide(&options, AK);
@@ -87,13 +89,14 @@ fn revocation_is_honoured_once_the_ttl_has_passed() {
     assert_eq!(revoked.token_type(), Some(TokenType::ApiKey));
     assert_eq!(server.hits(Endpoint::ApiKeyVerify), 2);
 
-    // A refusal is never cached: the next request asks again.
-    assert!(!decide(&options, AK).is_signed_in());
-    assert_eq!(server.hits(Endpoint::ApiKeyVerify), 3);
+    // A refusal is not kept by the answer cache, but remembered by the Backend API budget's
+    // negative cache (decision 13, 10 s by default): the next request makes no call.
+    assert_eq!(decide(&options, AK).message(), revoked.message());
+    assert_eq!(server.hits(Endpoint::ApiKeyVerify), 2);
 
-    // Deleted: Clerk's 404.
+    // Deleted: Clerk's 404 (asked by an instance that has not refused the token yet).
     server.remove_machine_token(Endpoint::ApiKeyVerify, AK);
-    let gone = decide(&options, AK);
+    let gone = decide(&other, AK);
     assert_eq!(
         gone.message(),
         Some("API key not found (code=token-invalid, status=404)")
@@ -154,10 +157,10 @@ fn concurrent_requests_with_an_unknown_token_share_the_refusal() {
         coalesced < 16,
         "{coalesced} calls for 16 concurrent requests"
     );
-    // The refusal is not cached.
+    // The refusal is remembered by the budget's negative cache: no further call.
     server.set_delay(Endpoint::ApiKeyVerify, Duration::ZERO);
     let _ = decide(&options, "ak_unknown");
-    assert_eq!(server.hits(Endpoint::ApiKeyVerify), coalesced + 1);
+    assert_eq!(server.hits(Endpoint::ApiKeyVerify), coalesced);
 }
 
 #[test]
@@ -227,7 +230,7 @@ fn non_blocking_answers_only_from_the_cache() {
     let state = try_authenticate_request(&request(AK), &options).unwrap();
     assert!(state.is_signed_in());
     assert_eq!(server.hits(Endpoint::ApiKeyVerify), 1);
-    // A refusal is not cached: still interrupts.
+    // A token not refused yet: still interrupts.
     assert_eq!(
         try_authenticate_request(&request("ak_unknown"), &options).err(),
         Some(Interrupt::WouldBlock)

@@ -22,7 +22,8 @@
 //! Adding a route takes an [`Endpoint`] variant, its method, path pattern and handler function.
 //!
 //! Every endpoint can be slowed down ([`set_delay`](BackendApiServer::set_delay)) or made to
-//! answer a canned response ([`respond_with`](BackendApiServer::respond_with)), counts its hits
+//! answer a canned response ([`respond_with`](BackendApiServer::respond_with): an error, a body
+//! that is not JSON, a redirect), counts its hits
 //! ([`hits`](BackendApiServer::hits)) and records its last request
 //! ([`last_request`](BackendApiServer::last_request)).
 //!
@@ -146,6 +147,8 @@ pub struct CannedResponse {
     pub status: u16,
     /// The body (sent with `Content-Type: application/json`, whatever it holds).
     pub body: String,
+    /// Headers sent besides `Content-Type` and `Date` (for example `Location`).
+    pub headers: Vec<(String, String)>,
 }
 
 impl CannedResponse {
@@ -154,6 +157,17 @@ impl CannedResponse {
         Self {
             status,
             body: body.to_string(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A redirect (`status` is a `3xx`) to `location`, as a misconfigured proxy or load balancer
+    /// might answer. The clients under test must not follow it.
+    pub fn redirect(status: u16, location: &str) -> Self {
+        Self {
+            status,
+            body: String::new(),
+            headers: vec![("Location".to_owned(), location.to_owned())],
         }
     }
 
@@ -173,6 +187,7 @@ impl CannedResponse {
         Self {
             status,
             body: "<html><body>502 Bad Gateway</body></html>".to_owned(),
+            headers: Vec::new(),
         }
     }
 }
@@ -566,6 +581,11 @@ fn respond(shared: &Shared, request: tiny_http::Request, response: &CannedRespon
         tiny_http::Response::from_string(response.body.clone()).with_status_code(response.status);
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
         out.add_header(h);
+    }
+    for (name, value) in &response.headers {
+        if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            out.add_header(h);
+        }
     }
     let offset = shared.lock().clock_offset;
     let now = SystemTime::now();
