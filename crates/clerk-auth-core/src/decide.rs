@@ -243,7 +243,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         let parties = self.options.authorized_parties();
         let allowed = parties.is_empty() || {
             let origin = url.origin().ascii_serialization();
-            parties.iter().any(|p| *p == origin)
+            parties.contains(&origin)
         };
         if !allowed {
             self.note("§2.3 step 2", || {
