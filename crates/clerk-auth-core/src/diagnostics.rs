@@ -29,9 +29,12 @@ pub(crate) enum Condition {
     OrganizationLoop,
     /// A handshake could not be resolved.
     HandshakeUnresolved,
+    /// A request could not be decided (`500`): for example a development handshake token that
+    /// does not verify, which any client can send.
+    Undecidable,
 }
 
-const CONDITIONS: usize = 6;
+const CONDITIONS: usize = 7;
 
 impl Condition {
     const fn index(self) -> usize {
@@ -42,6 +45,7 @@ impl Condition {
             Self::HandshakeLoop => 3,
             Self::OrganizationLoop => 4,
             Self::HandshakeUnresolved => 5,
+            Self::Undecidable => 6,
         }
     }
 
@@ -54,6 +58,7 @@ impl Condition {
             Self::HandshakeLoop => "handshake-loop",
             Self::OrganizationLoop => "organization-activation-loop",
             Self::HandshakeUnresolved => "handshake-unresolved",
+            Self::Undecidable => "undecidable-request",
         }
     }
 
@@ -225,8 +230,10 @@ impl SkewEstimate {
 
     /// Whether the clocks disagree by more than `tolerance`.
     pub(crate) fn is_significant(&self, tolerance: Duration) -> bool {
-        let tolerance = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
-        self.seconds().is_some_and(|s| s.abs() > tolerance)
+        // `unsigned_abs`: a claim of `-1e308` makes the estimate `i64::MIN`, whose `abs()`
+        // overflows.
+        self.seconds()
+            .is_some_and(|s| s.unsigned_abs() > tolerance.as_secs())
     }
 }
 

@@ -31,7 +31,8 @@ pub const JWKS_FETCHES: &str = "clerk_auth_jwks_fetches_total";
 pub const VERIFIED_TOKEN_CACHE: &str = "clerk_auth_verified_token_cache_total";
 
 /// Occurrences of recurring conditions, by `condition`: `missing-azp`, `key-set-outage`,
-/// `clock-skew`, `handshake-loop`, `organization-activation-loop`, `handshake-unresolved`.
+/// `clock-skew`, `handshake-loop`, `organization-activation-loop`, `handshake-unresolved`,
+/// `undecidable-request`.
 pub const WARNINGS: &str = "clerk_auth_warnings_total";
 
 /// Seconds by which the Backend API's clock (its `Date` header) is ahead of this server's
