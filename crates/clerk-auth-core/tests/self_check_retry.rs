@@ -38,6 +38,18 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// Waits until exactly `n` retry threads run (a new thread takes its name a moment after it
+/// starts), then checks that no other appears.
+fn assert_retry_threads(n: usize) {
+    assert!(
+        wait_until(Duration::from_secs(3), || retry_threads() == n),
+        "{} retry threads, want {n}",
+        retry_threads()
+    );
+    thread::sleep(Duration::from_millis(200));
+    assert_eq!(retry_threads(), n);
+}
+
 fn options(server: &BackendApiServer) -> Options {
     server
         .options_builder()
@@ -80,13 +92,12 @@ fn one_retry_thread_per_instance_however_often_the_check_runs() {
             });
         }
     });
-    assert_eq!(retry_threads(), 1);
+    assert_retry_threads(1);
     // Later checks while it runs start no other.
     for _ in 0..10 {
         check(&first);
     }
-    thread::sleep(Duration::from_millis(300));
-    assert_eq!(retry_threads(), 1);
+    assert_retry_threads(1);
     // The retry really runs: it keeps fetching the key set.
     let fetches = server.jwks_fetches();
     assert!(wait_until(Duration::from_secs(3), || server.jwks_fetches()
@@ -97,7 +108,7 @@ fn one_retry_thread_per_instance_however_often_the_check_runs() {
     for _ in 0..10 {
         check(&second);
     }
-    assert_eq!(retry_threads(), 2);
+    assert_retry_threads(2);
 
     // A retry that ends (here: its instance dropped) lets a later check start one again.
     drop(second);
@@ -123,7 +134,7 @@ fn one_retry_thread_per_instance_however_often_the_check_runs() {
     for _ in 0..5 {
         check(&first);
     }
-    assert_eq!(retry_threads(), 1);
+    assert_retry_threads(1);
     drop(first);
     assert!(wait_until(Duration::from_secs(3), || retry_threads() == 0));
 }
