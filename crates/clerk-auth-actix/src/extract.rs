@@ -38,6 +38,9 @@ impl Deref for AuthState {
     }
 }
 
+// The rejection (status, body, headers) is the error actix-web answers with; it is built once
+// per refused request, so its size does not matter.
+#[allow(clippy::result_large_err)]
 fn state_of(req: &HttpRequest) -> Result<AuthState, ClerkAuthError> {
     req.extensions().get::<AuthState>().cloned().ok_or_else(|| {
         tracing::error!(
@@ -56,7 +59,10 @@ impl FromRequest for AuthState {
     }
 }
 
-/// A signed-in request: a session that is not pending, or an authenticated machine.
+/// A signed-in request: a session that is not pending, or an authenticated machine. A pending
+/// session (`sts = pending`) is refused like a signed-out request (Clerk's
+/// `treatPendingAsSignedOut`, body `"reason": null`) unless the options
+/// [accept pending sessions](clerk_auth_core::OptionsBuilder::accept_pending_sessions).
 ///
 /// As an extractor it refuses any other request with [`ClerkAuthError::Rejected`]: `401` JSON
 /// `{"status":"signed-out","reason":…,"message":…}`, or `503` when the keys could not be obtained.
@@ -100,6 +106,7 @@ impl FromRequest for SignedIn {
     type Error = ClerkAuthError;
     type Future = Ready<Result<Self, Self::Error>>;
 
+    #[allow(clippy::result_large_err)] // See `state_of`.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(
             state_of(req).and_then(|AuthState(state)| match state.rejection() {

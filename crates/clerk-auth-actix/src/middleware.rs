@@ -9,7 +9,7 @@ use std::sync::Arc;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{forward_ready, Service, ServiceRequest, ServiceResponse, Transform};
 use actix_web::error::InternalError;
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL};
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
@@ -233,7 +233,9 @@ where
 }
 
 /// Appends every header of the state (several `set-cookie` possible). The core's headers are
-/// `http` 1 types and actix-web's are `http` 0.2: converted by bytes.
+/// `http` 1 types and actix-web's are `http` 0.2: converted by bytes. Then a response that
+/// carries the state's `set-cookie` gets `Cache-Control: private, no-store` unless it already
+/// says `no-store` ([`RequestState::cache_control`]).
 fn append_headers(dst: &mut HeaderMap, state: &RequestState) {
     for (name, value) in state.headers() {
         if let (Ok(name), Ok(value)) = (
@@ -242,6 +244,10 @@ fn append_headers(dst: &mut HeaderMap, state: &RequestState) {
         ) {
             dst.append(name, value);
         }
+    }
+    let current = dst.get_all(CACHE_CONTROL).map(HeaderValue::as_bytes);
+    if let Some(value) = state.cache_control(current) {
+        dst.insert(CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

@@ -152,7 +152,11 @@ fn run<R: RequestView + ?Sized>(
                 format!("the request could not be decided: {e}")
             });
             trace.emit();
-            tracing::error!(target: "clerk_auth", error = %e, "Clerk: the request could not be decided");
+            // Any client can make a request undecidable (a development handshake token that
+            // does not verify): one error a minute, not one per request.
+            if options.diagnostics().should_warn(Condition::Undecidable) {
+                tracing::error!(target: "clerk_auth", error = %e, "Clerk: the request could not be decided (logged at most once a minute)");
+            }
             return Err(Interrupt::Failed(e));
         }
     };
@@ -230,6 +234,13 @@ fn header_value(s: &str) -> Option<HeaderValue> {
 
 fn is_machine_jwt(jwt: &Jwt) -> bool {
     crate::token::auth::is_oauth_jwt(jwt) || crate::token::auth::is_m2m_jwt(jwt)
+}
+
+/// Decision 4: a machine JWT (M2M, OAuth `at+jwt`) or a token of a non-session category (a JWT
+/// template, M2M) is not a session token, on every path: the header, the cookie, a handshake's
+/// directives and a refresh's answer.
+fn is_not_a_session_token(jwt: &Jwt) -> bool {
+    is_machine_jwt(jwt) || is_non_session_category(jwt.category())
 }
 
 impl<R: RequestView + ?Sized> Decision<'_, R> {
@@ -413,7 +424,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
 
     fn header_flow(&self, token: &str) -> Flow<RequestState> {
         if let Ok(jwt) = self.ctx.decode(token) {
-            if is_machine_jwt(&jwt) || is_non_session_category(jwt.category()) {
+            if is_not_a_session_token(&jwt) {
                 self.note("§3.8", || {
                     format!(
                         "category \"{}\": not a session token",
@@ -620,7 +631,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             Err(err) => return self.handle_session_token_error(err, TokenCarrier::Cookie),
         };
         // Step 9: type.
-        if is_machine_jwt(&decoded) || is_non_session_category(decoded.category()) {
+        if is_not_a_session_token(&decoded) {
             return Ok(self.signed_out_session(Reason::Auth(Ar::TokenTypeMismatch), String::new()));
         }
         // Step 10: issued before the client's last update.
@@ -663,7 +674,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             tracing::warn!(target: "clerk_auth", "Clerk: session token from cookie is missing the azp claim. In a future version of Clerk, this token will be considered invalid. Please contact Clerk support if you see this warning.");
         }
         let signed_in = self.signed_in_session(verified, HeaderMap::new());
-        if !signed_in.is_signed_in() {
+        // A pending session goes on (Clerk's cross-origin sync does not look at the auth object).
+        if signed_in.status() != crate::state::AuthStatus::SignedIn {
             return Ok(signed_in);
         }
 
@@ -939,6 +951,17 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 headers,
             )));
         }
+        // Decision 4: the same type checks as a token from a cookie or the header.
+        if self
+            .ctx
+            .decode(&session_token)
+            .is_ok_and(|jwt| is_not_a_session_token(&jwt))
+        {
+            self.note("§2.7", || {
+                "the handshake's session token is not a session token (machine JWT or non-session category): not applied".to_owned()
+            });
+            return Ok(Err(HandshakeFailure::NotASessionToken));
+        }
         match self.verify(&session_token)? {
             Ok(verified) => Ok(Ok(self.signed_in_session(verified, headers))),
             Err(err)
@@ -1074,6 +1097,18 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         else {
             return Ok(Err(RefreshError::InvalidSessionToken));
         };
+        // Decision 4: the same type checks as a token from a cookie or the header.
+        if self
+            .ctx
+            .decode(&token)
+            .is_ok_and(|jwt| is_not_a_session_token(&jwt))
+        {
+            self.note("§2.8", || {
+                "the refreshed token is not a session token (machine JWT or non-session category)"
+                    .to_owned()
+            });
+            return Ok(Err(RefreshError::InvalidSessionToken));
+        }
         match self.verify(&token)? {
             Ok(verified) => Ok(Ok(self.signed_in_session(verified, headers))),
             Err(_) => Ok(Err(RefreshError::InvalidSessionToken)),
@@ -1163,7 +1198,10 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
     fn signed_in_session(&self, verified: Verified, headers: HeaderMap) -> RequestState {
         match verified.session() {
             Some(session) => {
-                let auth = if session.is_pending() {
+                // Decision 16: a pending session is signed out (Clerk's `toAuth()` with
+                // `treatPendingAsSignedOut`) unless the instance accepts pending sessions. The
+                // status stays signed-in, as on Clerk's wire (no debug headers).
+                let auth = if session.is_pending() && !self.options.accept_pending_sessions() {
                     Auth::SignedOutSession { pending: true }
                 } else {
                     Auth::Session(session)
@@ -1195,6 +1233,8 @@ enum HandshakeFailure {
     Verification(TokenVerificationError),
     /// The session token it carried failed.
     Other(TvReason),
+    /// The session token it carried is a machine JWT or of a non-session category (decision 4).
+    NotASessionToken,
 }
 
 impl std::fmt::Display for HandshakeFailure {
@@ -1202,6 +1242,9 @@ impl std::fmt::Display for HandshakeFailure {
         match self {
             Self::Verification(e) => write!(f, "handshake token: {}", e.reason),
             Self::Other(r) => write!(f, "session token from the handshake: {r}"),
+            Self::NotASessionToken => {
+                f.write_str("session token from the handshake: not a session token")
+            }
         }
     }
 }

@@ -34,9 +34,12 @@ pub(crate) enum Condition {
     /// A call for a client-chosen value (a handshake nonce, an opaque machine token) was over the
     /// instance's Backend API budget (decision 13).
     BackendApiBudget,
+    /// A request could not be decided (`500`): for example a development handshake token that
+    /// does not verify, which any client can send.
+    Undecidable,
 }
 
-const CONDITIONS: usize = 8;
+const CONDITIONS: usize = 9;
 
 impl Condition {
     const fn index(self) -> usize {
@@ -49,6 +52,7 @@ impl Condition {
             Self::HandshakeUnresolved => 5,
             Self::DeferredDecisionsFull => 6,
             Self::BackendApiBudget => 7,
+            Self::Undecidable => 8,
         }
     }
 
@@ -63,6 +67,7 @@ impl Condition {
             Self::HandshakeUnresolved => "handshake-unresolved",
             Self::DeferredDecisionsFull => "deferred-decisions-full",
             Self::BackendApiBudget => "backend-api-budget",
+            Self::Undecidable => "undecidable-request",
         }
     }
 
@@ -233,8 +238,10 @@ impl SkewEstimate {
 
     /// Whether the clocks disagree by more than `tolerance`.
     pub(crate) fn is_significant(&self, tolerance: Duration) -> bool {
-        let tolerance = i64::try_from(tolerance.as_secs()).unwrap_or(i64::MAX);
-        self.seconds().is_some_and(|s| s.abs() > tolerance)
+        // `unsigned_abs`: a claim of `-1e308` makes the estimate `i64::MIN`, whose `abs()`
+        // overflows.
+        self.seconds()
+            .is_some_and(|s| s.unsigned_abs() > tolerance.as_secs())
     }
 }
 

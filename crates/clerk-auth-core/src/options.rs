@@ -37,6 +37,7 @@ use crate::machine::{
 };
 use crate::org_sync::{OrganizationMatcher, OrganizationSyncOptions};
 use crate::publishable_key::{is_development_from_secret_key, InstanceType, PublishableKey};
+use crate::self_check::KeySetRetry;
 use crate::token::auth::TokenType;
 use crate::token::Jwt;
 use crate::verify::jwks::{JwksConfig, JwksVerifier, DEFAULT_API_URL, DEFAULT_API_VERSION};
@@ -295,6 +296,7 @@ struct Inner {
     organization_matcher: Option<OrganizationMatcher>,
     satellite_auto_sync: bool,
     debug_headers: bool,
+    accept_pending_sessions: bool,
     clock: Arc<dyn Clock>,
     original_frontend_api: Option<String>,
     verifier: Verifier,
@@ -304,6 +306,7 @@ struct Inner {
     fallback_base_url: Url,
     diagnostics: Diagnostics,
     deferred: crate::deferred::DeferredBound,
+    key_set_retry: KeySetRetry,
 }
 
 impl fmt::Debug for Options {
@@ -332,6 +335,7 @@ impl fmt::Debug for Options {
             .field("organization_sync", &i.organization_sync)
             .field("satellite_auto_sync", &i.satellite_auto_sync)
             .field("debug_headers", &i.debug_headers)
+            .field("accept_pending_sessions", &i.accept_pending_sessions)
             .finish_non_exhaustive()
     }
 }
@@ -465,6 +469,12 @@ impl Options {
         self.inner.debug_headers
     }
 
+    /// Whether a pending session (`sts = pending`) counts as signed in (see
+    /// [`OptionsBuilder::accept_pending_sessions`]).
+    pub fn accept_pending_sessions(&self) -> bool {
+        self.inner.accept_pending_sessions
+    }
+
     /// The clock.
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.inner.clock
@@ -511,6 +521,10 @@ impl Options {
     }
 
     /// The per-instance machine-token cache.
+    pub(crate) fn key_set_retry(&self) -> &KeySetRetry {
+        &self.inner.key_set_retry
+    }
+
     pub(crate) fn machine_token_cache(&self) -> &MachineTokenCache {
         &self.inner.machine_token_cache
     }
@@ -601,6 +615,7 @@ pub struct OptionsBuilder {
     organization_sync: OrganizationSyncOptions,
     satellite_auto_sync: bool,
     debug_headers: bool,
+    accept_pending_sessions: bool,
     clock: Arc<dyn Clock>,
     token_verifier: Option<Arc<dyn TokenVerifier>>,
     backend_api: Option<Arc<dyn BackendApi>>,
@@ -637,6 +652,7 @@ impl Default for OptionsBuilder {
             organization_sync: OrganizationSyncOptions::default(),
             satellite_auto_sync: false,
             debug_headers: true,
+            accept_pending_sessions: false,
             clock: Arc::new(SystemClock),
             token_verifier: None,
             backend_api: None,
@@ -821,6 +837,19 @@ impl OptionsBuilder {
     /// Defaults to `true`, as Clerk's SDK.
     pub fn debug_headers(mut self, on: bool) -> Self {
         self.debug_headers = on;
+        self
+    }
+
+    /// Whether a pending session (a valid session token with `sts = pending`: signed in at
+    /// Clerk, with a task left such as choosing an organization) counts as signed in, for every
+    /// route of this instance. Defaults to `false`, as Clerk's `treatPendingAsSignedOut`
+    /// (decision 16): the state's auth object is then a signed-out session with
+    /// `sessionStatus: "pending"`, [`RequestState::is_signed_in`](crate::RequestState::is_signed_in)
+    /// is `false` and the adapters' `SignedIn` guards refuse the request (`401`). With `true`,
+    /// the auth object is the pending session's and the guards let it through; check
+    /// `session_status` yourself where a pending session must not act.
+    pub fn accept_pending_sessions(mut self, accept: bool) -> Self {
+        self.accept_pending_sessions = accept;
         self
     }
 
@@ -1200,6 +1229,7 @@ impl OptionsBuilder {
                 organization_matcher,
                 satellite_auto_sync: self.satellite_auto_sync,
                 debug_headers: self.debug_headers,
+                accept_pending_sessions: self.accept_pending_sessions,
                 clock: self.clock,
                 original_frontend_api,
                 verifier,
@@ -1209,6 +1239,7 @@ impl OptionsBuilder {
                 fallback_base_url,
                 diagnostics,
                 deferred: crate::deferred::DeferredBound::new(self.max_deferred_decisions),
+                key_set_retry: KeySetRetry::default(),
             }),
         })
     }

@@ -46,6 +46,7 @@
 //! report with [`SelfCheckReport::from_config_error`].
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Duration;
@@ -68,6 +69,34 @@ const MIN_RETRY_DELAY: Duration = Duration::from_millis(50);
 
 /// How often a sleeping retry thread checks whether the options are gone.
 const RETRY_POLL: Duration = Duration::from_millis(500);
+
+/// The name of the background key-set retry thread.
+const RETRY_THREAD_NAME: &str = "clerk-auth-key-set-retry";
+
+/// Whether a background key-set retry runs for one configured instance (held by
+/// [`Options`]): the self-check starts one only when none runs, however often it is called.
+#[derive(Debug, Default)]
+pub(crate) struct KeySetRetry(Arc<AtomicBool>);
+
+impl KeySetRetry {
+    /// Claims the right to start the retry thread: `Some(claim)` when none runs (the claim is
+    /// released when dropped, by the thread when it ends), `None` when one already runs.
+    fn claim(&self) -> Option<RetryClaim> {
+        self.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| RetryClaim(Arc::clone(&self.0)))
+    }
+}
+
+/// The running retry of one instance; releases it on drop.
+struct RetryClaim(Arc<AtomicBool>);
+
+impl Drop for RetryClaim {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
 
 /// How serious a [`Finding`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -256,7 +285,9 @@ impl fmt::Display for SelfCheckReport {
 ///
 /// When the key set cannot be fetched, it starts one background thread that retries with
 /// back-off (10 s, doubling up to 5 minutes) until a fetch succeeds (logged at `info`), and ends
-/// when the last clone of `options` is dropped.
+/// when the last clone of `options` is dropped. At most one such thread runs per configured
+/// instance (`options` and its clones), however often the check is called: a call while one
+/// runs starts no other.
 pub fn self_check(options: &Options) -> SelfCheckReport {
     self_check_with_retry(options, DEFAULT_RETRY_FIRST_DELAY, DEFAULT_RETRY_MAX_DELAY)
 }
@@ -548,15 +579,23 @@ fn check_key_set(
             ),
         ),
     }
-    spawn_retry(source, first_delay, max_delay);
+    spawn_retry(options, first_delay, max_delay);
 }
 
-/// Starts the background retry; it holds only a weak reference to the key source.
-fn spawn_retry(source: &Arc<dyn TokenVerifier>, first_delay: Duration, max_delay: Duration) {
-    let weak = Arc::downgrade(source);
+/// Starts the background retry unless one runs for this instance already; it holds only a weak
+/// reference to the key source.
+fn spawn_retry(options: &Options, first_delay: Duration, max_delay: Duration) {
+    let Some(claim) = options.key_set_retry().claim() else {
+        tracing::debug!(target: "clerk_auth", "Clerk self-check: the key-set retry already runs");
+        return;
+    };
+    let weak = Arc::downgrade(options.verifier().source());
     let spawned = thread::Builder::new()
-        .name("clerk-auth-key-set-retry".to_owned())
-        .spawn(move || retry_loop(&weak, first_delay, max_delay));
+        .name(RETRY_THREAD_NAME.to_owned())
+        .spawn(move || {
+            retry_loop(&weak, first_delay, max_delay);
+            drop(claim);
+        });
     if let Err(error) = spawned {
         tracing::warn!(
             target: "clerk_auth",

@@ -359,9 +359,15 @@ impl RequestState {
         self.status
     }
 
-    /// Whether the request is signed in.
+    /// Whether the request is signed in: a session or an authenticated machine.
+    ///
+    /// A pending session (`sts = pending`) is not (decision 16, Clerk's
+    /// `treatPendingAsSignedOut`): its [`status`](Self::status) stays
+    /// [`SignedIn`](AuthStatus::SignedIn), as on Clerk's wire, but its [`auth`](Self::auth) is a
+    /// signed-out session with `pending: true`, and this is `false`, unless the options
+    /// [accept pending sessions](crate::OptionsBuilder::accept_pending_sessions).
     pub fn is_signed_in(&self) -> bool {
-        self.status == AuthStatus::SignedIn
+        self.status == AuthStatus::SignedIn && !matches!(self.auth, Auth::SignedOutSession { .. })
     }
 
     /// The reason (`None` when signed in).
@@ -384,7 +390,8 @@ impl RequestState {
         self.token.as_ref().map(Token::as_str)
     }
 
-    /// The auth object (Clerk's `toAuth()`): pending sessions count as signed out.
+    /// The auth object (Clerk's `toAuth()`): pending sessions count as signed out unless the
+    /// options [accept them](crate::OptionsBuilder::accept_pending_sessions).
     pub fn auth(&self) -> &Auth {
         &self.auth
     }
@@ -469,6 +476,10 @@ impl fmt::Debug for RequestState {
     }
 }
 
+/// The `Cache-Control` of a response carrying a state's `set-cookie` (see
+/// [`RequestState::cache_control`]).
+pub const PRIVATE_NO_STORE: &str = "private, no-store";
+
 /// `x-clerk-auth-status`
 pub const X_CLERK_AUTH_STATUS: HeaderName = HeaderName::from_static("x-clerk-auth-status");
 /// `x-clerk-auth-reason`
@@ -525,7 +536,7 @@ impl RequestState {
             return None;
         }
         // A pending session is signed in with no reason, but Clerk's `toAuth()` treats it as
-        // signed out: the body then carries `"reason": null`.
+        // signed out (decision 16): the body then carries `"reason": null`.
         let reason = self.reason.as_ref().map(|r| r.as_str().into_owned());
         let status = if self.is_unavailable() { 503 } else { 401 };
         let body = serde_json::json!({
@@ -588,6 +599,42 @@ impl RequestState {
             self.headers.remove(http::header::CACHE_CONTROL);
         }
         self
+    }
+
+    /// The `Cache-Control` a response that carries this state's headers must get, given the
+    /// values it has (the application's and the state's, in any order): `None` when they may
+    /// stay, `Some("private, no-store")` ([`PRIVATE_NO_STORE`]) to replace every one of them.
+    ///
+    /// A state that sets a cookie (a refresh, a handshake) makes the response personal: no shared
+    /// cache may store it and hand one user's session cookie to another. So when the state has a
+    /// `set-cookie`, a response whose `Cache-Control` does not already say `no-store` (absent,
+    /// `public, max-age=60`, `private`, …) gets `private, no-store`; one that says `no-store` is
+    /// kept as the application set it. A state without `set-cookie` changes nothing. Every
+    /// adapter applies this after copying the state's headers onto a response.
+    ///
+    /// ```
+    /// # use clerk_auth_core::{RequestState, state::PRIVATE_NO_STORE};
+    /// # fn f(state: &RequestState) {
+    /// let app: &[&[u8]] = &[b"public, max-age=60"];
+    /// if let Some(value) = state.cache_control(app.iter().copied()) {
+    ///     assert_eq!(value, PRIVATE_NO_STORE); // replaces the application's value
+    /// }
+    /// # }
+    /// ```
+    pub fn cache_control<'a>(
+        &self,
+        current: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<&'static str> {
+        if !self.headers.contains_key(http::header::SET_COOKIE) {
+            return None;
+        }
+        let no_store = current.into_iter().any(|value| {
+            value.split(|b| *b == b',').any(|directive| {
+                let name = directive.split(|b| *b == b'=').next().unwrap_or_default();
+                name.trim_ascii().eq_ignore_ascii_case(b"no-store")
+            })
+        });
+        (!no_store).then_some(PRIVATE_NO_STORE)
     }
 
     /// Whether this state is answered as an API route ([`into_api`](Self::into_api)).
@@ -796,6 +843,61 @@ mod tests {
         assert_eq!(api.reason(), Some(&reason));
         assert_eq!(api.message(), Some("m"));
         assert_eq!(api.rejection().unwrap().status, 401);
+    }
+
+    #[test]
+    fn a_state_that_sets_cookies_makes_the_response_private_and_not_stored() {
+        let mut cookies = HeaderMap::new();
+        cookies.append(SET_COOKIE, HeaderValue::from_static("__session=t; Path=/"));
+        let setting = RequestState::handshake(
+            Reason::Auth(AuthErrorReason::DevBrowserMissing),
+            String::new(),
+            cookies,
+        );
+        let none: [&[u8]; 0] = [];
+        assert_eq!(setting.cache_control(none), Some(PRIVATE_NO_STORE));
+        for replaced in [
+            &b"public, max-age=60"[..],
+            b"private",
+            b"max-age=0",
+            b"no-cache",
+            b"no-storey",
+            b"x-no-store",
+        ] {
+            assert_eq!(
+                setting.cache_control([replaced]),
+                Some(PRIVATE_NO_STORE),
+                "{}",
+                String::from_utf8_lossy(replaced)
+            );
+        }
+        for kept in [
+            &b"no-store"[..],
+            b"NO-STORE",
+            b"private, no-store",
+            b"public,no-store , max-age=0",
+            b" no-store=1",
+        ] {
+            assert_eq!(
+                setting.cache_control([kept]),
+                None,
+                "{}",
+                String::from_utf8_lossy(kept)
+            );
+        }
+        // Several values: one saying `no-store` is enough.
+        assert_eq!(setting.cache_control([&b"public"[..], b"no-store"]), None);
+        // Non-UTF-8 bytes are no directive, never a panic.
+        assert_eq!(
+            setting.cache_control([&b"\xffno-store\xfe"[..]]),
+            Some(PRIVATE_NO_STORE)
+        );
+
+        // A state that sets no cookie leaves the response's caching to the application.
+        let quiet = handshake(false).into_api();
+        assert!(!quiet.headers().contains_key(SET_COOKIE));
+        assert_eq!(quiet.cache_control([&b"public, max-age=60"[..]]), None);
+        assert_eq!(quiet.cache_control(none), None);
     }
 
     #[cfg(feature = "testing")]

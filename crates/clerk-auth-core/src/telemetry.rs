@@ -22,7 +22,7 @@
 pub const REQUESTS: &str = "clerk_auth_requests_total";
 
 /// Key-set fetches from the Backend API, by `outcome`: `ok`, `empty`, `network-error`,
-/// `http-4xx`, `http-429`, `http-5xx`, `secret-key-invalid`, `secret-key-missing`,
+/// `http-4xx`, `http-429`, `http-5xx`, `redirect`, `secret-key-invalid`, `secret-key-missing`,
 /// `invalid-body`.
 pub const JWKS_FETCHES: &str = "clerk_auth_jwks_fetches_total";
 
@@ -32,7 +32,9 @@ pub const VERIFIED_TOKEN_CACHE: &str = "clerk_auth_verified_token_cache_total";
 
 /// Occurrences of recurring conditions, by `condition`: `missing-azp`, `key-set-outage`,
 /// `clock-skew`, `handshake-loop`, `organization-activation-loop`, `handshake-unresolved`,
-/// `backend-api-budget` (a call over the instance's Backend API budget, decision 13).
+/// `backend-api-budget` (a call over the instance's Backend API budget, decision 13),
+/// `deferred-decisions-full` (a request refused a place among the decisions waiting on the
+/// blocking pool), `undecidable-request` (a `500`).
 pub const WARNINGS: &str = "clerk_auth_warnings_total";
 
 /// Seconds by which the Backend API's clock (its `Date` header) is ahead of this server's

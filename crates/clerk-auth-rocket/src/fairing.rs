@@ -44,7 +44,9 @@ const HANDSHAKE_ERROR_BODY: &str =
 ///   headers; for a failed decision, `500` with a JSON body `{"status":"error","message":…}`;
 ///   otherwise it appends the state's headers (several `set-cookie` kept) to the application's
 ///   response and, when [`SignedIn`](crate::SignedIn) refused the request, gives the error
-///   response the rejection's JSON body (`401`/`503`, `application/json`).
+///   response the rejection's JSON body (`401`/`503`, `application/json`). A response that
+///   carries the state's `set-cookie` (a refresh, a handshake) gets `Cache-Control: private,
+///   no-store` unless its `Cache-Control` already says `no-store`.
 /// - Paths under an [`api_prefix`](ClerkAuth::api_prefix) are API routes: never redirected.
 pub struct ClerkAuth {
     options: Result<Options, ConfigError>,
@@ -197,6 +199,11 @@ impl Fairing for ClerkAuth {
             if let Ok(value) = std::str::from_utf8(value.as_bytes()) {
                 response.adjoin_raw_header(name.as_str(), value);
             }
+        }
+        // A response carrying the state's cookies is never stored by a shared cache.
+        let current = response.headers().get("Cache-Control").map(str::as_bytes);
+        if let Some(value) = state.cache_control(current) {
+            response.set_raw_header("Cache-Control", value);
         }
     }
 }

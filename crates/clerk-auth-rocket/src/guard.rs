@@ -181,7 +181,10 @@ impl Sentinel for AuthState<'_> {
     }
 }
 
-/// A signed-in request: a session (not pending) or an authenticated machine.
+/// A signed-in request: a session (not pending) or an authenticated machine. A pending session
+/// (`sts = pending`) is refused like a signed-out request (Clerk's `treatPendingAsSignedOut`,
+/// body `"reason": null`) unless the options
+/// [accept pending sessions](clerk_auth_core::OptionsBuilder::accept_pending_sessions).
 ///
 /// As a request guard it refuses anything else with `401` (signed out) or `503` (the keys could
 /// not be obtained), with the JSON body `{"status","reason","message"}` and the debug headers

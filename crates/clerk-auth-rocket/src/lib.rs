@@ -116,7 +116,14 @@
 //! - Requests arrive in origin form: the core derives the request's public URL from `Host`,
 //!   `X-Forwarded-Host` and `X-Forwarded-Proto`, as Clerk does. Behind a proxy, make sure
 //!   those headers are set (and not forwarded from clients) by your proxy.
-//! - Header values Rocket cannot represent (not UTF-8) are invisible to the decision.
+//! - Header values that are not UTF-8: Rocket drops the whole header before any fairing or guard
+//!   runs (it logs `Header '…' contains invalid UTF-8`), so the request is decided **without
+//!   it**. A `Cookie` header with one such byte anywhere (say another application's
+//!   `theme=caf\xe9` cookie next to `__session`) means no cookie at all: signed out,
+//!   `session-token-and-uat-missing`. An `Authorization` header with one means no header token:
+//!   the cookie flow runs. actix-web and warp hand the bytes over instead; the core reads them as
+//!   Latin-1, so there the odd value matches nothing and the rest of the header still counts. See
+//!   `docs/troubleshooting.md`.
 //!
 //! [`Options`]: clerk_auth_core::Options
 //! [`RequestState`]: clerk_auth_core::RequestState

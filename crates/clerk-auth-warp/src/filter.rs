@@ -189,7 +189,8 @@ impl AuthState {
     }
 
     /// `Some` when a protected route may run (a signed-in session that is not pending, or an
-    /// authenticated machine).
+    /// authenticated machine; a pending session too when the options
+    /// [accept pending sessions](clerk_auth_core::OptionsBuilder::accept_pending_sessions)).
     pub fn signed_in(&self) -> Option<SignedIn> {
         match self.rejection() {
             None => Some(SignedIn(self.clone())),
@@ -265,7 +266,7 @@ impl<R: Reply> Reply for AuthReply<R> {
         match self.state.disposition() {
             Disposition::Continue => {
                 let mut response = self.reply.into_response();
-                reject::append_headers(response.headers_mut(), self.state.headers());
+                reject::apply_state_headers(response.headers_mut(), &self.state);
                 response
             }
             Disposition::Redirect => ClerkRejection::Redirect(self.state).to_response(),

@@ -1,8 +1,8 @@
 //! The custom rejection and [`recover`], which answers it.
 
 use clerk_auth_core::state::Rejection as ClerkAnswer;
-use clerk_auth_core::AuthenticateError;
-use warp::http::header::CONTENT_TYPE;
+use clerk_auth_core::{AuthenticateError, RequestState};
+use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
@@ -44,7 +44,8 @@ impl Reject for ClerkRejection {}
 
 impl ClerkRejection {
     pub(crate) fn failed(error: &AuthenticateError) -> Self {
-        tracing::warn!(error = %error, "clerk-auth: the request could not be decided");
+        // The core logs it (at most once a minute): a client can make every request undecidable.
+        tracing::debug!(error = %error, "clerk-auth: the request could not be decided");
         Self::Failed(error.to_json())
     }
 
@@ -80,7 +81,7 @@ impl ClerkRejection {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if let Some(state) = self.state() {
-            append_headers(response.headers_mut(), state.headers());
+            apply_state_headers(response.headers_mut(), state);
         }
         if let Self::Unauthorized { rejection, .. } = self {
             for (name, value) in &rejection.headers {
@@ -114,6 +115,17 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
 pub(crate) fn append_headers(to: &mut HeaderMap, from: &HeaderMap) {
     for (name, value) in from {
         to.append(name.clone(), value.clone());
+    }
+}
+
+/// Appends every header of `state`; then a response that carries the state's `set-cookie` gets
+/// `Cache-Control: private, no-store` unless it already says `no-store`
+/// ([`RequestState::cache_control`](clerk_auth_core::RequestState::cache_control)).
+pub(crate) fn apply_state_headers(to: &mut HeaderMap, state: &RequestState) {
+    append_headers(to, state.headers());
+    let current = to.get_all(CACHE_CONTROL).iter().map(HeaderValue::as_bytes);
+    if let Some(value) = state.cache_control(current) {
+        to.insert(CACHE_CONTROL, HeaderValue::from_static(value));
     }
 }
 

@@ -87,6 +87,15 @@ impl Server {
 
     /// Serves [`app`] with `workers` worker threads (tokio's default when `None`).
     pub fn start_with_workers(options: Options, workers: Option<usize>) -> Self {
+        Self::serve(app(options), workers)
+    }
+
+    /// Serves `filter` (an app of the test's own) with `workers` worker threads.
+    pub fn serve<F>(filter: F, workers: Option<usize>) -> Self
+    where
+        F: Filter<Error = Rejection> + Clone + Send + Sync + 'static,
+        F::Extract: Reply,
+    {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -99,7 +108,7 @@ impl Server {
             let rt = rt.enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                warp::serve(app(options))
+                warp::serve(filter)
                     .incoming(listener)
                     .graceful(async move {
                         let _ = rx.await;
