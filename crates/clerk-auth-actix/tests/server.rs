@@ -558,7 +558,8 @@ fn a_key_fetch_in_flight_does_not_block_other_requests() {
     assert!(done.iter().all(|(s, _)| *s == 200));
     let took = last.duration_since(started);
     assert!(
-        took < Duration::from_millis(100),
+        // Waiting on the 2 s fetch would take well over a second; room for a loaded machine.
+        took < Duration::from_millis(1000),
         "50 cached requests took {took:?}"
     );
     assert!(

@@ -54,6 +54,8 @@ fn options(server: &BackendApiServer) -> Options {
     server
         .options_builder()
         .publishable_key(PK_TEST)
+        // Decision 14's warning is not the subject here.
+        .authorized_parties(["http://localhost:3000"])
         .jwks_max_attempts(1)
         .jwks_timeout(Duration::from_millis(500))
         .build()

@@ -97,7 +97,8 @@ fn cached_keys_answer_while_a_cold_fetch_waits() {
     let elapsed = started.elapsed();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
     assert!(
-        elapsed < Duration::from_millis(100),
+        // Waiting on the slow fetch would take far longer; room for a loaded machine.
+        elapsed < Duration::from_millis(1000),
         "{CONCURRENT} cached requests took {elapsed:?}"
     );
     assert!(

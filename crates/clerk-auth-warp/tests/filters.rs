@@ -378,7 +378,9 @@ fn cached_keys_never_wait_on_a_slow_fetch() {
     let slowest = results.iter().map(|r| r.1).max().unwrap();
     assert!(results.iter().all(|r| r.0 == 200), "{results:?}");
     eprintln!("50 cached-key requests: all done in {all:?}, slowest {slowest:?}");
-    assert!(all < Duration::from_millis(100), "all done in {all:?}");
+    // Waiting on the 2 s fetch would take well over a second; the bound leaves room for a
+    // loaded machine (a timing is a second check: the cold request is still running).
+    assert!(all < Duration::from_millis(1000), "all done in {all:?}");
 
     let (status, body, elapsed) = cold.join().unwrap();
     assert_eq!(status, 200, "{body}");
