@@ -4,63 +4,37 @@
 //! reason, and a known API key keeps answering `200` in the middle of the flood.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Barrier};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
 use clerk_auth_core::testing::client::{agent, get, Reply};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
 use clerk_auth_core::{AcceptsToken, Options};
 use serde_json::json;
+use support::{serve, Server};
+
+mod support;
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const SECRET: &str = "sk_live_actix_budget";
 const GOOD: &str = "ak_2knownGoodActixKey";
 const OVER: &str = "backend-api-budget-exhausted";
 
-struct Server {
-    base: String,
-    handle: ServerHandle,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        thread::spawn(move || System::new().block_on(handle.stop(false)));
-    }
-}
-
 /// The app on 127.0.0.1:0 under `ClerkAuth`: `/api/me` requires a signed-in request, every other
 /// path is public.
 fn start(options: Options) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new().service(
-                    web::scope("")
-                        .wrap(ClerkAuth::new(options.clone()))
-                        .route("/api/me", web::to(me))
-                        .default_service(web::to(public)),
-                )
-            })
-            .workers(2)
-            .listen(listener)
-            .unwrap()
-            .run();
-            tx.send(server.handle()).unwrap();
-            server.await
-        })
-    });
-    let handle = rx.recv().unwrap();
-    Server { base, handle }
+    serve(2, move |cfg| {
+        cfg.service(
+            web::scope("")
+                .wrap(ClerkAuth::new(options.clone()))
+                .route("/api/me", web::to(me))
+                .default_service(web::to(public)),
+        );
+    })
 }
 
 async fn me(user: SignedIn) -> HttpResponse {

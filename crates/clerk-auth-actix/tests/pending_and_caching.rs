@@ -4,65 +4,37 @@
 //! no-store` unless the handler already said `no-store`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
-use std::sync::mpsc;
-use std::thread;
 use std::time::{Duration, SystemTime};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
 use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, OptionsBuilder};
 use serde_json::json;
+use support::{serve, Server};
+
+mod support;
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 /// The cookie suffix of `PK_LIVE`.
 const SUFFIX: &str = "naoXFJnI";
 const SECRET: &str = "sk_live_actix_pending_caching";
 
-struct Server {
-    base: String,
-    handle: ServerHandle,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        thread::spawn(move || System::new().block_on(handle.stop(false)));
-    }
-}
-
 /// `/api/me` (SignedIn), `/optional` (Option<SignedIn>), `/public` (a handler answering
 /// `Cache-Control: public, max-age=60`), `/no-store` (one answering `no-store`).
 fn start(options: Options) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(ClerkAuth::new(options.clone()))
-                    .route("/api/me", web::to(me))
-                    .route("/optional", web::to(optional))
-                    .route("/public", web::to(public))
-                    .route("/no-store", web::to(no_store))
-            })
-            .workers(1)
-            .listen(listener)
-            .unwrap()
-            .run();
-            tx.send(server.handle()).unwrap();
-            server.await
-        })
-    });
-    Server {
-        base,
-        handle: rx.recv().unwrap(),
-    }
+    serve(1, move |cfg| {
+        cfg.service(
+            web::scope("")
+                .wrap(ClerkAuth::new(options.clone()))
+                .route("/api/me", web::to(me))
+                .route("/optional", web::to(optional))
+                .route("/public", web::to(public))
+                .route("/no-store", web::to(no_store)),
+        );
+    })
 }
 
 async fn me(user: SignedIn) -> HttpResponse {

@@ -2,19 +2,19 @@
 //! API emulator over real HTTP; a good key set is cached for the middleware's first request.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
+use actix_web::{rt::System, web, HttpResponse};
 use clerk_auth_actix::{ClerkAuth, SelfCheckReport, SignedIn};
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, Severity};
+use support::{serve, Server};
+
+mod support;
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 
@@ -96,7 +96,8 @@ fn good_keys_are_ok_and_cached_for_the_middleware() {
     assert_eq!(emulator.jwks_fetches(), 1);
 
     // The middleware's options are clones: the first signed-in request finds the keys cached.
-    let (base, handle) = serve(options);
+    let server = start(options);
+    let base = &server.base;
     let token = TokenMinter::new(KeyPair::shared())
         .kid("ins_1")
         .issued_at(SystemTime::now())
@@ -110,9 +111,6 @@ fn good_keys_are_ok_and_cached_for_the_middleware() {
     let body = res.body_mut().read_to_string().unwrap();
     assert!(body.contains("user_2test"), "{body}");
     assert_eq!(emulator.jwks_fetches(), 1, "the request made no fetch");
-    thread::spawn(move || System::new().block_on(handle.stop(false)))
-        .join()
-        .unwrap();
 }
 
 /// On a single-threaded runtime, another task keeps running while the check waits for a slow
@@ -149,24 +147,12 @@ async fn me(user: SignedIn) -> HttpResponse {
 }
 
 /// A real server on 127.0.0.1:0 with `/me` behind the middleware.
-fn serve(options: Options) -> (String, ServerHandle) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(ClerkAuth::new(options.clone()))
-                    .route("/me", web::get().to(me))
-            })
-            .workers(1)
-            .listen(listener)
-            .unwrap()
-            .run();
-            tx.send(server.handle()).unwrap();
-            server.await
-        })
-    });
-    (base, rx.recv().unwrap())
+fn start(options: Options) -> Server {
+    serve(1, move |cfg| {
+        cfg.service(
+            web::scope("")
+                .wrap(ClerkAuth::new(options.clone()))
+                .route("/me", web::get().to(me)),
+        );
+    })
 }

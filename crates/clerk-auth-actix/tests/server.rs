@@ -2,14 +2,12 @@
 //! followed, 4xx/5xx returned as responses).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{rt::System, web, App, HttpResponse, HttpServer};
+use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, ClerkAuthError, SignedIn};
 use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
@@ -19,22 +17,18 @@ use clerk_auth_core::{
 };
 use serde_json::json;
 
+mod support;
+
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const SECRET: &str = "sk_live_actix_tests";
 
 // ---- server and client ------------------------------------------------------------------
 
+/// The test app's server and how many times its public handler ran.
 struct Server {
     base: String,
-    handle: ServerHandle,
     hits: Arc<AtomicUsize>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        thread::spawn(move || System::new().block_on(handle.stop(false)));
-    }
+    _server: support::Server,
 }
 
 /// Starts the test app on 127.0.0.1:0: `/api/me` (SignedIn), `/admin` (SignedIn + role),
@@ -43,65 +37,55 @@ impl Drop for Server {
 /// (`ClerkAuth::api`); `/cold/...` wrapped by a second middleware with `cold` options; `/bare/...`
 /// not wrapped at all.
 fn start(options: Options, cold: Option<Options>, workers: usize) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let hits = Arc::new(AtomicUsize::new(0));
     let app_hits = Arc::clone(&hits);
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        System::new().block_on(async move {
-            let server = HttpServer::new(move || {
-                let hits = web::Data::from(Arc::clone(&app_hits));
-                let mut app = App::new().app_data(hits).service(
-                    web::scope("/bare")
-                        .route("/me", web::to(me))
-                        .route("/state", web::to(public))
-                        .route("/optional", web::to(optional)),
-                );
-                if let Some(cold) = &cold {
-                    app = app.service(
-                        web::scope("/cold")
-                            .wrap(ClerkAuth::new(cold.clone()))
-                            .route("/me", web::to(me)),
-                    );
-                }
-                app.service(
-                    web::scope("/v1")
-                        .wrap(ClerkAuth::new(options.clone()).api())
-                        .route("/api/me", web::to(me))
-                        .route("/optional", web::to(optional))
-                        .default_service(web::to(public)),
-                )
+    let server = support::serve(workers, move |cfg| {
+        cfg.app_data(web::Data::from(Arc::clone(&app_hits)))
+            .service(
+                web::scope("/bare")
+                    .route("/me", web::to(me))
+                    .route("/state", web::to(public))
+                    .route("/optional", web::to(optional)),
+            );
+        if let Some(cold) = &cold {
+            cfg.service(
+                web::scope("/cold")
+                    .wrap(ClerkAuth::new(cold.clone()))
+                    .route("/me", web::to(me)),
+            );
+        }
+        cfg.service(
+            web::scope("/v1")
+                .wrap(ClerkAuth::new(options.clone()).api())
+                .route("/api/me", web::to(me))
+                .route("/optional", web::to(optional))
+                .default_service(web::to(public)),
+        )
+        .service(
+            web::scope("")
+                .wrap(ClerkAuth::new(options.clone()))
+                .route("/api/me", web::to(me))
+                .route("/admin", web::to(admin))
+                .route("/optional", web::to(optional))
+                .route("/fail", web::to(fail))
+                .route("/cookie", web::to(cookie))
                 .service(
-                    web::scope("")
-                        .wrap(ClerkAuth::new(options.clone()))
-                        .route("/api/me", web::to(me))
-                        .route("/admin", web::to(admin))
-                        .route("/optional", web::to(optional))
-                        .route("/fail", web::to(fail))
-                        .route("/cookie", web::to(cookie))
-                        .service(
-                            web::scope("/inner")
-                                .wrap_fn(|_, _| {
-                                    std::future::ready(Err::<actix_web::dev::ServiceResponse, _>(
-                                        actix_web::error::ErrorConflict("inner"),
-                                    ))
-                                })
-                                .default_service(web::to(public)),
-                        )
+                    web::scope("/inner")
+                        .wrap_fn(|_, _| {
+                            std::future::ready(Err::<actix_web::dev::ServiceResponse, _>(
+                                actix_web::error::ErrorConflict("inner"),
+                            ))
+                        })
                         .default_service(web::to(public)),
                 )
-            })
-            .workers(workers)
-            .listen(listener)
-            .unwrap()
-            .run();
-            tx.send(server.handle()).unwrap();
-            server.await
-        })
+                .default_service(web::to(public)),
+        );
     });
-    let handle = rx.recv().unwrap();
-    Server { base, handle, hits }
+    Server {
+        base: server.base.clone(),
+        hits,
+        _server: server,
+    }
 }
 
 async fn me(user: SignedIn) -> HttpResponse {
