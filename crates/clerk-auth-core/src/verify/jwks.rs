@@ -618,14 +618,10 @@ impl TokenVerifier for JwksVerifier {
                 Plan::Wait => {
                     let generation = st.generation;
                     st = shared.wait(st, generation);
+                    // The fetch waited for succeeded: use its keys, whatever the TTL.
                     if st.generation != generation && st.failure.is_none() {
-                        // The fetch waited for succeeded: use its keys, whatever the TTL.
-                        if let Some(ks) = &st.keys {
-                            return ks
-                                .keys
-                                .get(&kid)
-                                .map(Arc::clone)
-                                .ok_or_else(|| kid_mismatch(&kid));
+                        if let Some(found) = key_of_last_fetch(&st, &kid) {
+                            return found;
                         }
                     }
                     may_fetch = false;
@@ -635,14 +631,10 @@ impl TokenVerifier for JwksVerifier {
                     drop(st);
                     let result = shared.fetch_and_store(now);
                     st = shared.lock();
+                    // Use the keys just fetched, whatever the TTL.
                     if result.is_ok() {
-                        // Use the keys just fetched, whatever the TTL.
-                        if let Some(ks) = &st.keys {
-                            return ks
-                                .keys
-                                .get(&kid)
-                                .map(Arc::clone)
-                                .ok_or_else(|| kid_mismatch(&kid));
+                        if let Some(found) = key_of_last_fetch(&st, &kid) {
+                            return found;
                         }
                     }
                     may_fetch = false;
@@ -673,6 +665,20 @@ impl TokenVerifier for JwksVerifier {
     fn warm_up(&self) -> Option<Result<usize, TokenVerificationError>> {
         Some(self.refresh())
     }
+}
+
+/// After a fetch that succeeded: `kid`'s key from it (whatever the TTL), or `jwk-kid-mismatch`.
+fn key_of_last_fetch(
+    st: &State,
+    kid: &str,
+) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
+    let ks = st.keys.as_ref()?;
+    Some(
+        ks.keys
+            .get(kid)
+            .map(Arc::clone)
+            .ok_or_else(|| kid_mismatch(kid)),
+    )
 }
 
 /// Ends the flight if the fetch unwinds, so waiters are never stuck.
