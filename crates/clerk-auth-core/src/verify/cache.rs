@@ -4,12 +4,17 @@
 //! An entry is only written after the full verification succeeded. Its time claims are kept
 //! alongside, so that every hit re-checks `exp`, `nbf` and `iat` against the current time with the
 //! caller's clock skew: a cached token can never outlive its validity.
+//!
+//! The store is `quick_cache` (S3-FIFO eviction, sharded locks): most tokens a service sees are
+//! new (Clerk's session tokens live 60 seconds), so inserting into a full cache is the common
+//! case, and it must cost next to nothing beside the signature check. Entries of expired tokens
+//! are not removed on a timer: they are evicted like any other entry as new tokens come, and a
+//! hit on one fails the time re-check.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 
 use crate::token::Jwt;
 
@@ -17,9 +22,6 @@ use super::pipeline::TimeClaims;
 
 /// The default number of tokens kept.
 pub const DEFAULT_CAPACITY: u64 = 10_000;
-
-/// How long an entry may stay at most, whatever its `exp` (dead entries leave on their own).
-const ENTRY_TTL: Duration = Duration::from_secs(10 * 60);
 
 /// A verified token and its time claims.
 #[derive(Debug)]
@@ -33,17 +35,40 @@ pub(crate) struct CachedToken {
 /// Verified tokens by their exact text.
 #[derive(Clone)]
 pub(crate) struct VerifiedCache {
-    cache: Cache<Box<str>, Arc<CachedToken>, foldhash::fast::RandomState>,
+    cache: Arc<Cache<TokenKey, Arc<CachedToken>>>,
 }
+
+/// The key of an entry: the token's text, shared with the entry's decoded token (no copy).
+#[derive(Clone)]
+struct TokenKey(Arc<Jwt>);
+
+impl std::borrow::Borrow<str> for TokenKey {
+    fn borrow(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+impl std::hash::Hash for TokenKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes: lookups are by `&str`.
+        self.0.as_str().hash(state);
+    }
+}
+
+impl PartialEq for TokenKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
+}
+
+impl Eq for TokenKey {}
 
 impl VerifiedCache {
     /// An empty cache holding at most `capacity` tokens.
     pub(crate) fn new(capacity: u64) -> Self {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX).max(1);
         Self {
-            cache: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(ENTRY_TTL)
-                .build_with_hasher(foldhash::fast::RandomState::default()),
+            cache: Arc::new(Cache::new(capacity)),
         }
     }
 
@@ -54,7 +79,7 @@ impl VerifiedCache {
 
     /// Records a verified token.
     pub(crate) fn insert(&self, jwt: Arc<Jwt>, times: TimeClaims) -> Arc<CachedToken> {
-        let key: Box<str> = jwt.as_str().into();
+        let key = TokenKey(Arc::clone(&jwt));
         let entry = Arc::new(CachedToken {
             jwt,
             times,
@@ -64,16 +89,16 @@ impl VerifiedCache {
         entry
     }
 
-    /// An approximate number of entries.
+    /// The number of entries.
     pub(crate) fn len(&self) -> u64 {
-        self.cache.entry_count()
+        u64::try_from(self.cache.len()).unwrap_or(u64::MAX)
     }
 }
 
 impl fmt::Debug for VerifiedCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifiedCache")
-            .field("entries", &self.cache.entry_count())
+            .field("entries", &self.cache.len())
             .finish_non_exhaustive()
     }
 }

@@ -1,16 +1,27 @@
 //! Verification keys: an RSA public key pinned to one of RS256, RS384, RS512 (§3.5, §3.6).
 //!
 //! Keys come from a PEM public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`, parsed for real,
-//! decision 7) or from a JWK of the key set. The parsed key is kept, so nothing is parsed per
-//! verification.
+//! decision 7) or from a JWK of the key set; josekit validates them (RSA, 2048 bits or more, the
+//! JWK's `use` and `key_ops`). The parsed key is kept, so nothing is parsed per verification.
+//!
+//! The check itself is OpenSSL's `EVP_PKEY_verify` on the SHA-2 digest of the signing input, with
+//! verification contexts prepared once per key and reused: on OpenSSL 3, preparing one
+//! (`EVP_PKEY_verify_init`, which fetches the algorithm from the provider) costs about as much as
+//! the RSA arithmetic of a check, and a never-seen token should cost one RSA verify and nothing
+//! more.
 
 use std::fmt;
+use std::sync::Mutex;
 
 use base64::Engine;
 use josekit::jwk::Jwk;
-use josekit::jws::alg::rsassa::{RsassaJwsAlgorithm, RsassaJwsVerifier};
-use josekit::jws::JwsVerifier;
+use josekit::jws::alg::rsassa::RsassaJwsAlgorithm;
 use josekit::JoseError;
+use openssl::bn::BigNum;
+use openssl::md::Md;
+use openssl::pkey::{PKey, Public};
+use openssl::pkey_ctx::PkeyCtx;
+use openssl::rsa::{Padding, Rsa};
 use serde_json::Value;
 
 use crate::error::{
@@ -59,7 +70,44 @@ impl JwsAlgorithm {
             Self::Rs512 => RsassaJwsAlgorithm::Rs512,
         }
     }
+
+    fn md(self) -> &'static openssl::md::MdRef {
+        match self {
+            Self::Rs256 => Md::sha256(),
+            Self::Rs384 => Md::sha384(),
+            Self::Rs512 => Md::sha512(),
+        }
+    }
 }
+
+/// The SHA-2 digest of a signing input, on the stack.
+enum Digest {
+    Sha256([u8; 32]),
+    Sha384([u8; 48]),
+    Sha512([u8; 64]),
+}
+
+impl Digest {
+    fn of(algorithm: JwsAlgorithm, input: &[u8]) -> Self {
+        match algorithm {
+            JwsAlgorithm::Rs256 => Self::Sha256(openssl::sha::sha256(input)),
+            JwsAlgorithm::Rs384 => Self::Sha384(openssl::sha::sha384(input)),
+            JwsAlgorithm::Rs512 => Self::Sha512(openssl::sha::sha512(input)),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Sha256(d) => d,
+            Self::Sha384(d) => d,
+            Self::Sha512(d) => d,
+        }
+    }
+}
+
+/// How many prepared verification contexts a key keeps for reuse (about one per thread that
+/// verifies at the same time); more are made when needed and dropped after use.
+const MAX_POOLED_CONTEXTS: usize = 64;
 
 impl fmt::Display for JwsAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -104,11 +152,18 @@ const CRYPTO_FAILURE: &str = "The signature could not be checked.";
 /// An RSA public key (2048 bits or more) with the one algorithm it verifies.
 ///
 /// `Debug` shows the algorithm and the key size only, never key material.
-#[derive(Clone)]
 pub struct VerificationKey {
     algorithm: JwsAlgorithm,
     bits: usize,
-    verifier: RsassaJwsVerifier,
+    public_key: PKey<Public>,
+    /// Verification contexts prepared for this key and algorithm, reused across checks.
+    contexts: Mutex<Vec<PkeyCtx<Public>>>,
+}
+
+impl Clone for VerificationKey {
+    fn clone(&self) -> Self {
+        Self::new(self.algorithm, self.public_key.clone(), self.bits)
+    }
 }
 
 impl VerificationKey {
@@ -143,13 +198,17 @@ impl VerificationKey {
         let der = base64::engine::general_purpose::STANDARD
             .decode(b64.as_bytes())
             .map_err(|_| invalid("the PEM body is not valid base64"))?;
-        let verifier = JwsAlgorithm::Rs256
+        // josekit validates (SPKI or PKCS#1, RSA, 2048 bits or more); OpenSSL keeps the key.
+        JwsAlgorithm::Rs256
             .josekit()
             .verifier_from_der(&der)
             .map_err(|e| ConfigError::InvalidJwtKey(key_error_detail(&e)))?;
+        let public_key = PKey::public_key_from_der(&der)
+            .or_else(|_| Rsa::public_key_from_der_pkcs1(&der).and_then(PKey::from_rsa))
+            .map_err(|_| invalid("not an RSA public key"))?;
         Ok(Self::new(
             JwsAlgorithm::Rs256,
-            verifier,
+            public_key,
             rsa_bits_from_der(&der),
         ))
     }
@@ -180,21 +239,65 @@ impl VerificationKey {
             })
             .map(|n| significant_bits(&n))
             .unwrap_or(0);
+        // josekit validates (`kty`, `use`, `key_ops`, `n`, `e`, 2048 bits or more); OpenSSL keeps
+        // the key, built from the same `n` and `e`.
         let jwk =
             Jwk::from_map(map.clone()).map_err(|e| KeyError::Invalid(key_error_detail(&e)))?;
-        let verifier = algorithm
+        algorithm
             .josekit()
             .verifier_from_jwk(&jwk)
             .map_err(|e| KeyError::Invalid(key_error_detail(&e)))?;
-        Ok(Self::new(algorithm, verifier, bits))
+        let component = |name: &str| {
+            map.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD
+                        .decode(v)
+                        .ok()
+                })
+                .and_then(|bytes| BigNum::from_slice(&bytes).ok())
+                .ok_or_else(|| KeyError::Invalid(format!("the RSA {name} is not base64url")))
+        };
+        let public_key = Rsa::from_public_components(component("n")?, component("e")?)
+            .and_then(PKey::from_rsa)
+            .map_err(|_| KeyError::Invalid("not an RSA public key".to_owned()))?;
+        Ok(Self::new(algorithm, public_key, bits))
     }
 
-    fn new(algorithm: JwsAlgorithm, mut verifier: RsassaJwsVerifier, bits: usize) -> Self {
-        verifier.remove_key_id();
+    fn new(algorithm: JwsAlgorithm, public_key: PKey<Public>, bits: usize) -> Self {
         Self {
             algorithm,
             bits,
-            verifier,
+            public_key,
+            contexts: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A verification context for this key: a pooled one, or a new one prepared now.
+    fn context(&self) -> Result<PkeyCtx<Public>, openssl::error::ErrorStack> {
+        let pooled = self
+            .contexts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        if let Some(ctx) = pooled {
+            return Ok(ctx);
+        }
+        let mut ctx = PkeyCtx::new(&self.public_key)?;
+        ctx.verify_init()?;
+        ctx.set_rsa_padding(Padding::PKCS1)?;
+        ctx.set_signature_md(self.algorithm.md())?;
+        Ok(ctx)
+    }
+
+    /// Puts a context back for the next check (up to [`MAX_POOLED_CONTEXTS`]).
+    fn reuse(&self, ctx: PkeyCtx<Public>) {
+        let mut pool = self
+            .contexts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if pool.len() < MAX_POOLED_CONTEXTS {
+            pool.push(ctx);
         }
     }
 
@@ -232,14 +335,21 @@ impl VerificationKey {
         if jwt.alg() != Some(self.algorithm.as_str()) {
             return Err(SignatureFailure::Unverifiable(ALG_MISMATCH));
         }
-        match self.verifier.verify(jwt.signing_input(), jwt.signature()) {
-            Ok(()) => Ok(()),
-            Err(JoseError::InvalidSignature(err))
-                if err.downcast_ref::<openssl::error::ErrorStack>().is_none() =>
-            {
-                Err(SignatureFailure::Mismatch)
-            }
-            Err(_) => Err(SignatureFailure::Unverifiable(CRYPTO_FAILURE)),
+        let digest = Digest::of(self.algorithm, jwt.signing_input());
+        let Ok(mut ctx) = self.context() else {
+            return Err(SignatureFailure::Unverifiable(CRYPTO_FAILURE));
+        };
+        // OpenSSL 3 reports a signature that does not match (wrong value, wrong length) through
+        // its error stack as well as its result: both mean "does not match". The context stays
+        // usable either way.
+        let matched = ctx
+            .verify(digest.as_bytes(), jwt.signature())
+            .unwrap_or(false);
+        self.reuse(ctx);
+        if matched {
+            Ok(())
+        } else {
+            Err(SignatureFailure::Mismatch)
         }
     }
 }

@@ -721,13 +721,7 @@ impl Verifier {
                 entry: Some(entry),
             }));
         }
-        let verified = self
-            .verify_decoded_with(jwt, inner.options.clock_skew, may_block)?
-            .map(|jwt| {
-                let entry = self.cached(jwt.as_str());
-                Verified { jwt, entry }
-            });
-        Some(verified)
+        self.verify_decoded_entry(jwt, inner.options.clock_skew, may_block)
     }
 
     /// The key for `jwt` from the source: blocking ([`TokenVerifier::key`]), or without IO
@@ -753,14 +747,27 @@ impl Verifier {
             .unwrap_or_else(|| Err(would_block_error()))
     }
 
-    /// The verification itself; `None` only when `may_block` is false and the key cannot be had
-    /// without IO.
+    /// [`verify_decoded_entry`](Self::verify_decoded_entry), the token only.
     fn verify_decoded_with(
         &self,
         jwt: Arc<Jwt>,
         skew: Duration,
         may_block: bool,
     ) -> Option<Result<Arc<Jwt>, TokenVerificationError>> {
+        Some(
+            self.verify_decoded_entry(jwt, skew, may_block)?
+                .map(|v| v.jwt),
+        )
+    }
+
+    /// The verification itself, with the cache entry it wrote; `None` only when `may_block` is
+    /// false and the key cannot be had without IO.
+    fn verify_decoded_entry(
+        &self,
+        jwt: Arc<Jwt>,
+        skew: Duration,
+        may_block: bool,
+    ) -> Option<Result<Verified, TokenVerificationError>> {
         let inner = &*self.inner;
         if jwt.category() == Some(M2M_CATEGORY) {
             return Some(Err(ensure_clerk_jwt(
@@ -777,10 +784,11 @@ impl Verifier {
             Ok(times) => times,
             Err(e) => return Some(Err(e)),
         };
-        if let Some(cache) = &inner.cache {
-            cache.insert(Arc::clone(&jwt), times);
-        }
-        Some(Ok(jwt))
+        let entry = inner
+            .cache
+            .as_ref()
+            .map(|cache| cache.insert(Arc::clone(&jwt), times));
+        Some(Ok(Verified { jwt, entry }))
     }
 
     /// The handshake JWT check (§2.7): decode, key from the source, `typ` absent or `JWT`, `alg`
