@@ -14,7 +14,8 @@
 //! loops: a pool made before the run, topped up between samples when criterion asks for more
 //! iterations than it holds; no token is ever decided twice. Minting is what makes this bench
 //! slow, so its default measurement is short (10 samples, 1 s warm-up, 2 s measurement);
-//! criterion's `--warm-up-time` / `--measurement-time` override it.
+//! criterion's `--warm-up-time` / `--measurement-time` override it. `CHURN_SAMPLES=1` also
+//! prints every call's iterations and time per iteration (to see the machine's noise).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::cell::RefCell;
