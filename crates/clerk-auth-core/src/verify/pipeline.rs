@@ -565,7 +565,7 @@ struct Inner {
 /// The per-instance session-token verifier: key source + options + clock + verified-token cache
 /// (decision 8). Cheap to clone (an `Arc` inside); `Send + Sync`.
 ///
-/// The cache is keyed by the exact token and is on by default (10 000 tokens). Every hit
+/// The cache is keyed by the exact token and is on by default (4 096 tokens). Every hit
 /// re-checks `exp`, `nbf` and `iat` against the clock with the skew asked for, so a cached token
 /// is never accepted past its expiry. Everything else that decides the verdict (keys, authorized
 /// parties, audience, issuer) is fixed for the life of the verifier.
@@ -575,7 +575,7 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// A verifier with the verified-token cache on (bounded to 10 000 tokens).
+    /// A verifier with the verified-token cache on (bounded to 4 096 tokens).
     pub fn new(
         source: Arc<dyn TokenVerifier>,
         options: VerifyOptions,
