@@ -9,8 +9,9 @@ here="$(pwd)"
 secs="$1"; shift
 bins="$here/target/long-run-bin"
 mkdir -p "$bins" logs
-for t in "$@"; do cp "target/x86_64-unknown-linux-gnu/release/$t" "$bins/$t"; done
 for t in "$@"; do
+  # Copied just before its run: a target rebuilt meanwhile (a fix) runs in its new form.
+  cp "target/x86_64-unknown-linux-gnu/release/$t" "$bins/$t.new" && mv "$bins/$t.new" "$bins/$t"
   dict="target/dicts/$t.dict"
   mkdir -p "corpus-grown/$t" "artifacts/$t"
   start=$(date -u +%H:%M:%S)
