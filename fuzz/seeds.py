@@ -98,7 +98,7 @@ def case_text(v, cached):
     for c in bapi.get("refresh_cookies") or []:
         lines.append(f"R {placeholders(c, index)}")
     if bapi.get("refresh_error"):
-        lines.append(f"RE {bapi['refresh_error'][0]}")
+        lines.append(f"RE {bapi['refresh_error'][0]} {bapi['refresh_error'][1]}")
     for m in bapi.get("machine_tokens", []):
         lines.append(f"M {compact(m['response'])}")
     for e in bapi.get("machine_errors", []):

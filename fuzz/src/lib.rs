@@ -14,7 +14,7 @@
 //! | `T<d> <claims>` / `X<d> <claims>` | token `d`: these JSON claims (`"$now"`, `"$now+60"` allowed) signed by the stub key set (`T`) or by another key (`X`) |
 //! | `K<d> <header>` | token `d`'s JWS header parameters (`null` removes one) |
 //! | `D <directive>` / `DE <status>` | the handshake payload: one cookie directive / an error status (`0`: unreachable) |
-//! | `R <cookie>` / `RE <status>` | the refresh answer: one cookie / an error status |
+//! | `R <cookie>` / `RE <status> <code>` | the refresh answer: one cookie / an error status and `errors[0].code` |
 //! | `M <json>` / `ME <status> <message>` | machine-token verification: a `200` body / an error |
 //!
 //! `{T0}`…`{T9}` in headers, the URL, directives, refresh cookies and claims are replaced by the
@@ -64,8 +64,8 @@ pub struct Case {
     pub handshake_error: Option<u16>,
     /// Refresh cookies.
     pub refresh_cookies: Vec<String>,
-    /// Refresh error status.
-    pub refresh_error: Option<u16>,
+    /// Refresh error status and `errors[0].code`.
+    pub refresh_error: Option<(u16, String)>,
     /// Machine-token answers (bodies).
     pub machine: Vec<Vec<u8>>,
     /// Machine-token error.
@@ -137,7 +137,11 @@ impl Case {
                 b"D" => case.directives.push(lossy(rest)),
                 b"DE" => case.handshake_error = Some(status(rest)),
                 b"R" => case.refresh_cookies.push(lossy(rest)),
-                b"RE" => case.refresh_error = Some(status(rest)),
+                b"RE" => {
+                    let text = lossy(rest);
+                    let code = text.split_once(' ').map(|(_, c)| c.to_owned());
+                    case.refresh_error = Some((status(rest), code.unwrap_or_default()));
+                }
                 b"M" => case.machine.push(rest.to_vec()),
                 b"ME" => {
                     let text = lossy(rest);
@@ -300,7 +304,7 @@ pub struct Stub {
     directives: Vec<String>,
     handshake_error: Option<u16>,
     refresh_cookies: Vec<String>,
-    refresh_error: Option<u16>,
+    refresh_error: Option<(u16, String)>,
     machine: Vec<Vec<u8>>,
     machine_error: Option<(u16, String)>,
     machine_calls: AtomicUsize,
@@ -329,7 +333,7 @@ impl Stub {
             directives: case.directives.clone(),
             handshake_error: case.handshake_error,
             refresh_cookies: case.refresh_cookies.clone(),
-            refresh_error: case.refresh_error,
+            refresh_error: case.refresh_error.clone(),
             machine: case.machine.clone(),
             machine_error: case.machine_error.clone(),
             machine_calls: AtomicUsize::new(0),
@@ -408,8 +412,13 @@ impl BackendApi for Stub {
         _request: &RefreshRequest,
     ) -> Result<Vec<String>, BapiError> {
         self.io.fetch_add(1, Ordering::SeqCst);
-        match self.refresh_error {
-            Some(s) => Err(bapi_error(s, None)),
+        match &self.refresh_error {
+            Some((0, _)) => Err(bapi_error(0, None)),
+            Some((status, code)) => Err(BapiError::Status {
+                status: *status,
+                code: Some(code.clone()).filter(|c| !c.is_empty()),
+                message: None,
+            }),
             None => Ok(self.refresh_cookies.clone()),
         }
     }
