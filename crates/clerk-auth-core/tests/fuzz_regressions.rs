@@ -18,7 +18,11 @@ const MAX_MESSAGE_BYTES: usize = 2048;
 #[track_caller]
 fn assert_message_inert(state: &RequestState) -> String {
     let message = state.message().expect("a message").to_owned();
-    assert!(message.len() <= MAX_MESSAGE_BYTES, "{} bytes", message.len());
+    assert!(
+        message.len() <= MAX_MESSAGE_BYTES,
+        "{} bytes",
+        message.len()
+    );
     assert!(
         !message.chars().any(char::is_control),
         "control character in {message:?}"
@@ -60,7 +64,11 @@ fn backend_api_401_message_is_bounded_and_inert() {
         .accepts_token(AcceptsToken::Any)
         .build()
         .unwrap();
-    for token in ["ak_fuzz_regression", "mt_fuzz_regression", "oat_fuzz_regression"] {
+    for token in [
+        "ak_fuzz_regression",
+        "mt_fuzz_regression",
+        "oat_fuzz_regression",
+    ] {
         let request = TestRequest::get("https://app.example.com/api/data")
             .bearer(token)
             .build();
@@ -72,7 +80,10 @@ fn backend_api_401_message_is_bounded_and_inert() {
             message.starts_with("\\r\\nX-Forged: 1\\0\\u{1b}[31mmmm"),
             "{message:.200}"
         );
-        assert!(message.contains("...") && !message.contains("tail"), "{message:.200}");
+        assert!(
+            message.contains("...") && !message.contains("tail"),
+            "{message:.200}"
+        );
         assert!(
             message.ends_with("(code=secret-key-invalid, status=401)"),
             "{message:.200}"
@@ -82,7 +93,11 @@ fn backend_api_401_message_is_bounded_and_inert() {
     // A plain message is shown as the Backend API wrote it.
     server.respond_with(
         Endpoint::ApiKeyVerify,
-        Some(CannedResponse::bapi_error(401, "unauthorized", "Secret key is invalid")),
+        Some(CannedResponse::bapi_error(
+            401,
+            "unauthorized",
+            "Secret key is invalid",
+        )),
     );
     let request = TestRequest::get("https://app.example.com/api/data")
         .bearer("ak_fuzz_plain")
@@ -92,4 +107,46 @@ fn backend_api_401_message_is_bounded_and_inert() {
         assert_message_inert(&state),
         "Secret key is invalid (code=secret-key-invalid, status=401)"
     );
+}
+
+/// Found by `org_sync_patterns` (the minimised input's patterns and path below): the
+/// byte-level pattern split a two-byte UTF-8 character between two parameters, and a parameter
+/// value came out with U+FFFD, a value the path does not hold (an organization slug the URL
+/// never named). Such a match now counts as no match.
+#[test]
+fn org_sync_parameters_never_split_a_character() {
+    use clerk_auth_core::org_sync::{OrganizationMatcher, PathPatterns};
+    use clerk_auth_core::{OrganizationSyncOptions, OrganizationSyncTarget};
+
+    let r = "\u{FFFD}";
+    let pattern = format!("/{}:slug:slugC(.*)", r.repeat(10));
+    let path = format!("/{}\u{5D2}{r}\u{41D}{r}e", r.repeat(10));
+    let patterns = PathPatterns::new(&[pattern.as_str()]).unwrap();
+    let params = patterns.match_path(&path);
+    for (name, value) in params.iter().flatten() {
+        assert!(
+            path.contains(value.as_str()),
+            "{name}={value:?} not from {path:?}"
+        );
+    }
+    assert_eq!(params.is_some(), patterns.is_match(&path));
+    let matcher = OrganizationMatcher::new(&OrganizationSyncOptions {
+        organization_patterns: vec![pattern.clone()],
+        personal_account_patterns: vec![],
+    })
+    .unwrap();
+    if let Some(
+        OrganizationSyncTarget::OrganizationSlug(v) | OrganizationSyncTarget::OrganizationId(v),
+    ) = matcher.find_target(&path)
+    {
+        assert!(path.contains(v.as_str()), "{v:?} not from {path:?}");
+    }
+
+    // ASCII paths (a request's percent-encoded path always is one) match as before.
+    let plain = PathPatterns::new(&["/orgs/:slug"]).unwrap();
+    assert_eq!(
+        plain.match_path("/orgs/acme"),
+        Some(vec![("slug".to_owned(), "acme".to_owned())])
+    );
+    assert!(plain.is_match("/orgs/acme") && !plain.is_match("/me"));
 }
