@@ -181,6 +181,27 @@ impl HttpBackendApi {
     }
 }
 
+/// Reads answers as the calls do, without the network (fuzzing only).
+#[cfg(fuzzing)]
+impl HttpBackendApi {
+    /// `response` read as the call expecting the string list `field` reads it.
+    pub(crate) fn fuzz_string_list(
+        &self,
+        response: crate::http::BapiResponse,
+        field: &str,
+    ) -> Result<Vec<String>, BapiError> {
+        string_list(&self.json(Ok(response))?, field)
+    }
+
+    /// `response` read as a machine-token verification reads it.
+    pub(crate) fn fuzz_machine(
+        &self,
+        response: crate::http::BapiResponse,
+    ) -> Result<serde_json::Value, BapiError> {
+        self.json(Ok(response))
+    }
+}
+
 fn string_list(value: &serde_json::Value, field: &str) -> Result<Vec<String>, BapiError> {
     match value.get(field) {
         None | Some(serde_json::Value::Null) => Ok(Vec::new()),

@@ -14,6 +14,8 @@ mod deferred;
 mod diagnostics;
 pub mod error;
 pub mod explain;
+#[cfg(fuzzing)]
+pub mod fuzzing;
 mod handshake;
 mod http;
 pub mod machine;

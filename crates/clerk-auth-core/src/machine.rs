@@ -487,9 +487,13 @@ fn ask_backend_api(
             message,
             ..
         }) => {
+            // The Backend API's text reaches the client's message: bounded and inert like any
+            // untrusted value (decision 15).
             let message = message
                 .filter(|m| !m.is_empty())
-                .map_or(Cow::Borrowed("Invalid secret key"), Cow::Owned);
+                .map_or(Cow::Borrowed("Invalid secret key"), |m| {
+                    Cow::Owned(crate::text::inert(&m).into_owned())
+                });
             return Err(MachineTokenVerificationError::new(
                 kind,
                 Code::InvalidSecretKey,

@@ -153,26 +153,30 @@ impl PathPatterns {
     /// Matches a whole path. `None` when no pattern matches; otherwise the parameters that took
     /// part in the match, in pattern order (`(name, raw value)`; unnamed custom patterns are
     /// named `0`, `1`, … as in path-to-regexp). Values are not URI-decoded.
+    ///
+    /// The patterns match bytes; a match whose parameter would split a non-ASCII character
+    /// counts as no match (fail closed: no parameter ever holds a value the path does not).
     pub fn match_path(&self, path: &str) -> Option<Vec<(String, String)>> {
         let caps = self.regex.captures(path.as_bytes())?;
-        let params = self
-            .keys
+        self.keys
             .iter()
             .filter_map(|key| {
                 caps.name(&key.group).map(|m| {
-                    (
-                        key.name.clone(),
-                        String::from_utf8_lossy(m.as_bytes()).into_owned(),
-                    )
+                    std::str::from_utf8(m.as_bytes())
+                        .ok()
+                        .map(|v| (key.name.clone(), v.to_owned()))
                 })
             })
-            .collect();
-        Some(params)
+            .collect()
     }
 
     /// Whether a path matches any pattern.
     pub fn is_match(&self, path: &str) -> bool {
-        self.regex.is_match(path.as_bytes())
+        if path.is_ascii() {
+            self.regex.is_match(path.as_bytes())
+        } else {
+            self.match_path(path).is_some()
+        }
     }
 }
 

@@ -702,6 +702,17 @@ impl Drop for FlightGuard<'_> {
 const REFRESH_THREAD_NAME: &str = "clerk-auth-jwks-refresh";
 
 /// How long after a fetch its keys are refreshed ahead, in the background.
+/// Reads a key-set answer as a fetch does, without the network (fuzzing only).
+#[cfg(fuzzing)]
+impl JwksVerifier {
+    pub(crate) fn fuzz_classify(
+        &self,
+        response: BapiResponse,
+    ) -> Result<HashMap<String, Arc<VerificationKey>>, TokenVerificationError> {
+        self.shared.classify(Ok(response)).map_err(|f| f.error)
+    }
+}
+
 fn refresh_ahead_after(cfg: &JwksConfig) -> Duration {
     cfg.ttl.saturating_mul(cfg.refresh_at_percent.min(100)) / 100
 }
