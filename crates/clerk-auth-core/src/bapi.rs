@@ -42,10 +42,11 @@ impl fmt::Debug for RefreshRequest {
 #[non_exhaustive]
 pub enum BapiError {
     /// The call did not complete (connection, timeout, unreadable answer).
-    #[error("the Backend API could not be reached: {0}")]
+    #[error("the Backend API could not be reached: {}", crate::text::inert(.0))]
     Network(String),
-    /// The Backend API answered with an error status.
-    #[error("the Backend API answered {status} ({})", code.as_deref().unwrap_or("no error code"))]
+    /// The Backend API answered with an error status. (Displayed bounded and inert: the code
+    /// comes from the answer's body.)
+    #[error("the Backend API answered {status} ({})", crate::text::inert(code.as_deref().unwrap_or("no error code")))]
     Status {
         /// The HTTP status.
         status: u16,

@@ -1078,8 +1078,9 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 return Ok(Err(if code == "unexpected_error" {
                     RefreshError::FetchError
                 } else {
-                    RefreshError::Bapi(code)
-                }))
+                    // The code reaches the reason header and the logs: bounded and inert.
+                    RefreshError::Bapi(crate::text::inert(&code).into_owned())
+                }));
             }
             Err(_) => return Ok(Err(RefreshError::UnexpectedBapiError)),
         };

@@ -150,3 +150,25 @@ fn org_sync_parameters_never_split_a_character() {
     );
     assert!(plain.is_match("/orgs/acme") && !plain.is_match("/me"));
 }
+
+/// A refresh error's Backend API `code` reaches the reason (and its header) and the logs bounded
+/// and inert, like every value that does not come from this service.
+#[test]
+fn a_refresh_error_code_reaches_the_reason_bounded_and_inert() {
+    use clerk_auth_core::bapi::BapiError;
+    use clerk_auth_core::RefreshError;
+
+    let hostile = format!("bad\r\nX-Injected: 1{}", "x".repeat(9_000));
+    let error = BapiError::Status {
+        status: 422,
+        code: Some(hostile.clone()),
+        message: None,
+    };
+    let shown = error.to_string();
+    assert!(shown.len() < 700, "{} bytes", shown.len());
+    assert!(!shown.contains('\r') && !shown.contains('\n'), "{shown}");
+    assert!(!BapiError::Network(hostile).to_string().contains('\n'));
+    // The refresh reason built from such a code is a valid header value.
+    let reason = clerk_auth_core::Reason::SessionTokenExpired(RefreshError::Bapi("x".repeat(10)));
+    assert!(http::HeaderValue::from_str(&reason.to_string()).is_ok());
+}

@@ -167,10 +167,11 @@ fn inline_decisions_never_fetch_nor_wait_while_the_keys_expire_under_them() {
     );
     assert_eq!(server.jwks_fetches(), threads.len());
     assert!(tally.would_block.load(Ordering::Relaxed) > 100);
-    // A fetch or a wait on one takes 500 ms; the generous bound only catches those.
+    // A fetch or a wait on one takes 500 ms; the generous bound (room for a loaded machine)
+    // only catches those.
     let slowest = Duration::from_micros(tally.slowest_us.load(Ordering::Relaxed) as u64);
     assert!(
-        slowest < Duration::from_millis(250),
+        slowest < Duration::from_millis(400),
         "an inline call took {slowest:?}"
     );
 }
