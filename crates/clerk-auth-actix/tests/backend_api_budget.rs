@@ -71,6 +71,8 @@ fn a_flood_through_actix_stays_within_the_budget_and_known_keys_answer_200() {
         .options_builder()
         .publishable_key(PK_LIVE)
         .accepts_token(AcceptsToken::Any)
+        // A loaded machine must not turn the emulator's answers into timeouts.
+        .backend_api_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
     let budget = options.backend_api_budget().clone();
