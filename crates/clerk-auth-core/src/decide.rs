@@ -409,7 +409,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
     /// opaque tokens). In non-blocking mode, interrupts unless the answer needs no IO (a cached
     /// Backend API answer, a JWT whose key is in memory).
     fn verify_machine(&self, token: &str) -> Flow<RequestState> {
-        let may_block = self.mode == Mode::Blocking;
+        let may_block = self.may_block();
         self.note("§5.3", || {
             format!(
                 "machine token {}: verified locally when it is a JWT, else through the Backend API (answers cached {} s)",
@@ -885,7 +885,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     api.as_ref(),
                     nonce,
                     self.options.diagnostics(),
-                    self.mode == Mode::Blocking,
+                    self.may_block(),
                 ) {
                     Some(directives) => directives,
                     None => return Err(Interrupt::WouldBlock),
