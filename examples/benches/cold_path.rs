@@ -54,6 +54,9 @@ use openssl::pkey::PKey;
 use openssl::pkey_ctx::PkeyCtx;
 use openssl::rsa::Padding;
 
+#[path = "support/floor.rs"]
+mod floor;
+
 const ADAPTERS: [(&str, &str); 3] = [
     ("actix", env!("CARGO_BIN_EXE_actix")),
     ("rocket", env!("CARGO_BIN_EXE_rocket")),
@@ -145,7 +148,11 @@ impl RawVerify {
     }
 
     fn verify(&mut self) -> bool {
-        let digest = openssl::sha::sha256(std::hint::black_box(&self.input));
+        // OpenSSL's streaming SHA-256 on a stack context (the one-shot `SHA256()` of OpenSSL 3
+        // fetches the algorithm on every call): the cheapest digest, for the lowest floor.
+        let mut hasher = openssl::sha::Sha256::new();
+        hasher.update(std::hint::black_box(&self.input));
+        let digest = hasher.finish();
         self.ctx
             .verify(&digest, std::hint::black_box(&self.signature))
             .unwrap_or(false)
@@ -239,15 +246,27 @@ struct Server {
 }
 
 impl Server {
+    /// The example binary `bin`.
     fn start(name: &str, bin: &str, public_pem: &str) -> Self {
-        let mut child = Command::new(bin)
-            .env_clear()
+        Self::spawn(name, Command::new(bin), None, public_pem)
+    }
+
+    /// The floor server of framework `name` (this executable, as [`floor::serve`]).
+    fn start_floor(name: &str, public_pem: &str) -> Self {
+        let cmd = Command::new(std::env::current_exe().expect("the bench executable"));
+        Self::spawn(&format!("{name} floor"), cmd, Some(name), public_pem)
+    }
+
+    fn spawn(name: &str, mut cmd: Command, floor: Option<&str>, public_pem: &str) -> Self {
+        let bin = format!("{:?}", cmd.get_program());
+        let mut child = cmd
             .env("CLERK_PUBLISHABLE_KEY", PUBLISHABLE_KEY)
             .env("CLERK_SECRET_KEY", SECRET_KEY)
             .env("CLERK_JWT_KEY", public_pem)
             // Nothing on these paths calls the Backend API; if something did, it goes nowhere.
             .env("CLERK_API_URL", "http://127.0.0.1:9")
             .env("PORT", "0")
+            .envs(floor.map(|framework| (floor::SERVER_VAR, framework)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -509,6 +528,8 @@ struct Round {
     public: Phase,
     same: Phase,
     fresh: Phase,
+    /// (f): the floor server's `/api/me` (one raw verify per request) over HTTP.
+    floor: Phase,
     verify_us: f64,
 }
 
@@ -531,6 +552,7 @@ fn measure_adapter(
     rounds: usize,
 ) -> Vec<Round> {
     let server = Server::start(name, bin, &keys.public_pem());
+    let floor_server = Server::start_floor(name, &keys.public_pem());
     let same_token = TokenMinter::new(keys)
         .issued_at(pool.issued_at)
         .ttl(Duration::from_secs(3600))
@@ -557,6 +579,18 @@ fn measure_adapter(
     );
     assert_eq!(me.status, 200, "{name}: {}", me.body);
     assert_eq!(me.json()["userId"], "user_cold_0", "{name}: {}", me.body);
+    // The floor server too: its `/api/me` verifies (a foreign signature is refused).
+    let floor_me = |token: &str| {
+        client::get(
+            &agent,
+            &format!("{}/api/me", floor_server.base),
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+    };
+    assert_eq!(floor_me(&pool.tokens[0]).json()["sub"], "user_cold_0");
+    let (forged, _) = pool.tokens[0].rsplit_once('.').unwrap();
+    let foreign = pool.tokens[0].rsplit_once('.').unwrap().1.replace('A', "B");
+    assert_eq!(floor_me(&format!("{forged}.{foreign}")).status, 401);
     let mut cursor = 1;
 
     // Warm-up, and the rate of phase (c) that sizes its pools: 1 s runs of (c) on twice as many
@@ -564,6 +598,7 @@ fn measure_adapter(
     // which would overestimate the rate).
     phase(load, &server, ticks, "/", Auth::None, 1);
     phase(load, &server, ticks, "/api/me", Auth::Same(&same_token), 1);
+    phase(load, &floor_server, ticks, "/", Auth::None, 1);
     let mut calibration = CALIBRATION_TOKENS;
     let mut rate = loop {
         pool.ensure(cursor + calibration);
@@ -587,7 +622,11 @@ fn measure_adapter(
             verify_us: raw.cpu_us(),
             ..Round::default()
         };
-        let order: [u8; 3] = if round % 2 == 0 { [0, 1, 2] } else { [2, 1, 0] };
+        let order: [u8; 4] = if round % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [3, 2, 1, 0]
+        };
         for which in order {
             match which {
                 0 => r.public = phase(load, &server, ticks, "/", Auth::None, secs),
@@ -600,6 +639,20 @@ fn measure_adapter(
                         Auth::Same(&same_token),
                         secs,
                     )
+                }
+                3 => {
+                    // No cache there: the tokens of earlier phases serve as well as new ones.
+                    let need = (rate * secs as f64 * POOL_MARGIN) as usize + 4 * CONNECTIONS;
+                    pool.ensure(need.min(cursor));
+                    let tokens = &pool.tokens[..need.min(cursor)];
+                    r.floor = phase(
+                        load,
+                        &floor_server,
+                        ticks,
+                        "/api/me",
+                        Auth::Fresh(tokens),
+                        secs,
+                    );
                 }
                 _ => loop {
                     let need = (rate * secs as f64 * POOL_MARGIN) as usize + 4 * CONNECTIONS;
@@ -623,16 +676,18 @@ fn measure_adapter(
         }
         r.verify_us = (r.verify_us + raw.cpu_us()) / 2.0;
         println!(
-            "  {name} round {}: CPU/request (a) {:.1} µs, (b) {:.1} µs, (c) {:.1} µs; \
-             verify {:.1} µs; req/s (a) {:.0}, (b) {:.0}, (c) {:.0}",
+            "  {name} round {}: CPU/request (a) {:.1} µs, (b) {:.1} µs, (c) {:.1} µs, \
+             (f) {:.1} µs; verify {:.1} µs; req/s (a) {:.0}, (b) {:.0}, (c) {:.0}, (f) {:.0}",
             round + 1,
             r.public.cpu_us,
             r.same.cpu_us,
             r.fresh.cpu_us,
+            r.floor.cpu_us,
             r.verify_us,
             r.public.rps,
             r.same.rps,
-            r.fresh.rps
+            r.fresh.rps,
+            r.floor.rps
         );
         results.push(r);
     }
@@ -670,12 +725,21 @@ fn report(name: &str, rounds: &[Round]) {
         "  | (c) /api/me, new token each request | {c:.1} µs | {:.0} |",
         of(&|r| r.fresh.rps)
     );
+    println!(
+        "  | (f) floor server: /api/me = one raw verify, over HTTP | {:.1} µs | {:.0} |",
+        of(&|r| r.floor.cpu_us),
+        of(&|r| r.floor.rps)
+    );
     println!("  | raw RSA-2048 verify (pre-built key) | {verify:.1} µs | |");
     println!("  | floor = (a) + verify | {floor:.1} µs | |");
     println!(
         "  efficiency floor / (c): {:.2} (median of the rounds' ratios; {:.2} from the medians)",
         of(&|r| r.floor_us() / r.fresh.cpu_us),
         floor / c
+    );
+    println!(
+        "  efficiency over HTTP (f) / (c): {:.2} (median of the rounds' ratios)",
+        of(&|r| r.floor.cpu_us / r.fresh.cpu_us)
     );
     println!(
         "  (b) - (a): {:.1} µs (median of the rounds' differences); (c) / (a): {:.2}; (c) - floor: {:.1} µs",
@@ -686,6 +750,10 @@ fn report(name: &str, rounds: &[Round]) {
 }
 
 fn main() {
+    if let Ok(framework) = std::env::var(floor::SERVER_VAR) {
+        floor::serve(&framework);
+        return;
+    }
     let secs = env_or("COLD_SECS", 3).max(1);
     let rounds = env_or("COLD_ROUNDS", 3).max(1) as usize;
     let wanted = std::env::var("COLD_ADAPTERS").unwrap_or_else(|_| "actix,rocket,warp".into());

@@ -439,8 +439,18 @@ impl Serialize for SessionAuth {
         s.serialize_field("orgPermissions", &self.org_permissions)?;
         s.serialize_field("actor", &self.actor)?;
         s.serialize_field("factorVerificationAge", &self.factor_verification_age)?;
-        s.serialize_field("sessionClaims", self.jwt.claims())?;
+        s.serialize_field("sessionClaims", &ClaimsOf(&self.jwt))?;
         s.end()
+    }
+}
+
+/// A token's claims as [`Jwt::claims`] serializes them, transcoded from the payload where exact
+/// (see [`Jwt::serialize_claims`]): the auth JSON of a token seen once does not build the map.
+struct ClaimsOf<'a>(&'a Jwt);
+
+impl Serialize for ClaimsOf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_claims(serializer)
     }
 }
 

@@ -220,6 +220,32 @@ impl Jwt {
         self.claims.map(&self.raw, "payload")
     }
 
+    /// Serializes the claims exactly as [`claims`](Self::claims) serializes, without building
+    /// the map when it is not built yet: the payload's JSON is transcoded straight into
+    /// `serializer` (no map, no member copies). A payload in which some object repeats a member
+    /// name (where the map keeps the first position and the last value) goes through the map.
+    pub(crate) fn serialize_claims<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        if let Some(map) = self.claims.map.get() {
+            return serde::Serialize::serialize(map, serializer);
+        }
+        let (start, end) = self.claims.range;
+        let text = self.raw.get(start..end).unwrap_or_default();
+        let outcome = with_scratch(move |buf| match decode_segment(text, "payload", buf) {
+            Ok(bytes) if members_distinct(bytes) => {
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                Ok(serde_transcode::transcode(&mut de, serializer))
+            }
+            _ => Err(serializer),
+        });
+        match outcome {
+            Ok(done) => done,
+            Err(serializer) => serde::Serialize::serialize(self.claims(), serializer),
+        }
+    }
+
     /// A header parameter, if present (the same value as `header().get(name)`).
     pub fn header_param(&self, name: &str) -> Option<&Value> {
         self.header
@@ -470,6 +496,104 @@ impl<'de> serde::de::Visitor<'de> for Skip {
     }
 }
 
+/// Whether `bytes` is one JSON value in which no object (at any depth) names a member twice.
+/// Conservative: an object of more than [`Distinct::MEMBERS`] members counts as repeating.
+fn members_distinct(bytes: &[u8]) -> bool {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    <Distinct as serde::Deserialize>::deserialize(&mut de).is_ok() && de.end().is_ok()
+}
+
+/// Any JSON value whose objects each name a member once (checked by hashes of the names, on
+/// the stack: a collision only sends the caller to the exact, slower path).
+struct Distinct;
+
+impl Distinct {
+    /// The most members an object may have to be checked.
+    const MEMBERS: usize = 32;
+}
+
+impl<'de> serde::Deserialize<'de> for Distinct {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(Distinct)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Distinct {
+    type Value = Distinct;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JSON whose objects name each member once")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Distinct, E> {
+        Ok(Distinct)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Distinct, A::Error> {
+        while seq.next_element::<Distinct>()?.is_some() {}
+        Ok(Distinct)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Distinct, A::Error> {
+        let mut seen = [0u64; Distinct::MEMBERS];
+        let mut count = 0;
+        while let Some(NameHash(hash)) = map.next_key()? {
+            let repeated = seen.get(..count).unwrap_or_default().contains(&hash);
+            match seen.get_mut(count) {
+                Some(slot) if !repeated => *slot = hash,
+                _ => return Err(serde::de::Error::custom("a repeated member name")),
+            }
+            count += 1;
+            map.next_value::<Distinct>()?;
+        }
+        Ok(Distinct)
+    }
+}
+
+/// A member name, as a hash of its (unescaped) text.
+struct NameHash(u64);
+
+impl<'de> serde::Deserialize<'de> for NameHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = NameHash;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NameHash, E> {
+                use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+                Ok(NameHash(
+                    BuildHasherDefault::<DefaultHasher>::default().hash_one(v),
+                ))
+            }
+        }
+        deserializer.deserialize_str(Visit)
+    }
+}
+
 /// A JSON object deserialized into a [`Map`] allocated once for a typical JWT's member count
 /// (growing a map rehashes it, which showed up in the cold verification profile).
 struct ObjectWithCapacity(Map<String, Value>);
@@ -565,6 +689,63 @@ mod tests {
             jwt.signing_input(),
             t.rsplit_once('.').unwrap().0.as_bytes()
         );
+    }
+
+    /// The claims through [`Jwt::serialize_claims`], as the auth JSON writes them.
+    struct Transcoded<'a>(&'a Jwt);
+
+    impl serde::Serialize for Transcoded<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            self.0.serialize_claims(s)
+        }
+    }
+
+    #[test]
+    fn claims_serialize_as_the_map_does_with_or_without_it() {
+        let many: String = (0..40).map(|i| format!(r#""m{i}":{i},"#)).collect();
+        let cases = [
+            (r#"{"sub":"u","iat":1}"#, true),
+            (
+                r#" { "sub" : "u" ,	"n": [1, 2.50, -0, -0.0, 1e3, 1E-2, 18446744073709551615, 18446744073709551616, -9223372036854775808] } "#,
+                true,
+            ),
+            (
+                r#"{"s":"\u00e9\/\"\\\n\u0001\ud83d\ude00é","t":true,"f":false,"z":null}"#,
+                true,
+            ),
+            (
+                r#"{"metadata":{"a":{"b":[{"c":1},{"c":2}]},"d":{}},"e":[]}"#,
+                true,
+            ),
+            (r#"{"a":1,"b":2,"a":3}"#, false),
+            (r#"{"a":1,"\u0061":2}"#, false),
+            (r#"{"o":{"x":1,"x":2}}"#, false),
+            (r#"{"l":[{"x":1},{"y":1,"y":2}]}"#, false),
+            (&format!(r#"{{{many}"last":true}}"#), false),
+        ];
+        for (payload, distinct) in cases {
+            let token = format!(
+                "{}.{}.{}",
+                b64(r#"{"alg":"RS256"}"#),
+                b64(payload),
+                b64("s")
+            );
+            let jwt = Jwt::decode(&token).unwrap();
+            let transcoded = serde_json::to_string(&Transcoded(&jwt)).unwrap();
+            // Transcoding did not need the map exactly when every object's names are distinct.
+            assert_eq!(jwt.claims.map.get().is_none(), distinct, "{payload}");
+            let fresh = Jwt::decode(&token).unwrap();
+            assert_eq!(
+                transcoded,
+                serde_json::to_string(fresh.claims()).unwrap(),
+                "{payload}"
+            );
+            // Once the map exists it is used.
+            assert_eq!(
+                serde_json::to_string(&Transcoded(&fresh)).unwrap(),
+                transcoded
+            );
+        }
     }
 
     #[test]

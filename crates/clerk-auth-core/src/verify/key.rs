@@ -88,11 +88,27 @@ enum Digest {
 }
 
 impl Digest {
+    /// The digest of `input`, through OpenSSL's streaming hashers on a context on the stack:
+    /// the one-shot `SHA256()` of OpenSSL 3 fetches the algorithm (a locked lookup and three
+    /// allocations) on every call.
     fn of(algorithm: JwsAlgorithm, input: &[u8]) -> Self {
+        use openssl::sha::{Sha256, Sha384, Sha512};
         match algorithm {
-            JwsAlgorithm::Rs256 => Self::Sha256(openssl::sha::sha256(input)),
-            JwsAlgorithm::Rs384 => Self::Sha384(openssl::sha::sha384(input)),
-            JwsAlgorithm::Rs512 => Self::Sha512(openssl::sha::sha512(input)),
+            JwsAlgorithm::Rs256 => {
+                let mut hasher = Sha256::new();
+                hasher.update(input);
+                Self::Sha256(hasher.finish())
+            }
+            JwsAlgorithm::Rs384 => {
+                let mut hasher = Sha384::new();
+                hasher.update(input);
+                Self::Sha384(hasher.finish())
+            }
+            JwsAlgorithm::Rs512 => {
+                let mut hasher = Sha512::new();
+                hasher.update(input);
+                Self::Sha512(hasher.finish())
+            }
         }
     }
 
