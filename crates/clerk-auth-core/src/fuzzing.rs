@@ -114,8 +114,8 @@ pub fn decode_uri_component(value: &str) -> Option<String> {
 /// JavaScript's lenient integer and number parses (`__client_uat`, the redirect counter).
 pub fn numbers(value: &str) -> (i64, f64) {
     (
-        request::parse_int_or_zero(value),
-        request::number_or_zero(Some(value)),
+        crate::js::parse_int_or_zero(value),
+        crate::js::number_or_zero(Some(value)),
     )
 }
 

@@ -18,6 +18,7 @@ pub mod explain;
 pub mod fuzzing;
 mod handshake;
 mod http;
+mod js;
 pub mod machine;
 pub mod options;
 pub mod org_sync;

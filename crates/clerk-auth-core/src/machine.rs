@@ -77,6 +77,7 @@ use serde_json::Value;
 
 use crate::bapi::{BackendApi, BapiError};
 use crate::budget::{Budget, Digest, Refusal, SingleFlight};
+use crate::js;
 use crate::options::Options;
 use crate::state::{Auth, AuthErrorReason, Outage, Reason, RequestState};
 use crate::token::auth::{
@@ -294,7 +295,7 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
             Code::TokenVerificationFailed,
             format!(
                 "Invalid JWT type: {}. Expected one of: {} for OAuth, or sub starting with 'mch_' for M2M",
-                crate::text::inert(&js_template_string(jwt.header_param("typ"))),
+                crate::text::inert(&js::value_or_missing(jwt.header_param("typ"))),
                 OAUTH_ACCESS_TOKEN_TYPES.join(", ")
             ),
             None,
@@ -322,28 +323,6 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
         _ => MachineAuth::from_m2m_jwt(&jwt),
     };
     Some(auth.map_err(|e| failed(e.to_string().into())))
-}
-
-/// JavaScript's `${value ?? 'missing'}` for a header value.
-fn js_template_string(value: Option<&Value>) -> String {
-    match value {
-        None | Some(Value::Null) => "missing".to_owned(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 => format!("{f:.0}"),
-            _ => n.to_string(),
-        },
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|v| match v {
-                Value::Null => String::new(),
-                other => js_template_string(Some(other)),
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(Value::Object(_)) => "[object Object]".to_owned(),
-    }
 }
 
 // ---- Opaque tokens --------------------------------------------------------------------------
@@ -676,24 +655,6 @@ mod tests {
         ] {
             assert_eq!(code.reason().as_str(), code.as_str());
         }
-    }
-
-    #[test]
-    fn template_strings_match_javascript() {
-        assert_eq!(js_template_string(None), "missing");
-        assert_eq!(js_template_string(Some(&Value::Null)), "missing");
-        assert_eq!(js_template_string(Some(&serde_json::json!("JWT"))), "JWT");
-        assert_eq!(js_template_string(Some(&serde_json::json!(5))), "5");
-        assert_eq!(js_template_string(Some(&serde_json::json!(5.0))), "5");
-        assert_eq!(js_template_string(Some(&serde_json::json!(1.5))), "1.5");
-        assert_eq!(
-            js_template_string(Some(&serde_json::json!(["a", null, 1]))),
-            "a,,1"
-        );
-        assert_eq!(
-            js_template_string(Some(&serde_json::json!({}))),
-            "[object Object]"
-        );
     }
 
     #[test]

@@ -20,9 +20,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::Value;
 use url::Url;
 
+use crate::js;
 use crate::options::Options;
 use crate::org_sync::OrganizationSyncTarget;
 use crate::publishable_key::InstanceType;
@@ -774,7 +774,7 @@ pub(crate) fn cookie_name_rule(
         let Some(iss) = u_jwt
             .as_ref()
             .and_then(|j| j.claim("iss"))
-            .filter(|v| js_truthy(v))
+            .filter(|v| js::truthy(v))
         else {
             return SuffixRule::UnsuffixedWithoutIssuer;
         };
@@ -811,7 +811,7 @@ pub(crate) fn cookie_name_rule(
             .unwrap_or(0.0);
         let expired = s_jwt
             .as_ref()
-            .is_some_and(|j| js_to_number(j.claim("exp")) <= now_s);
+            .is_some_and(|j| js::to_number(j.claim("exp")) <= now_s);
         if expired {
             return SuffixRule::SuffixedExpired;
         }
@@ -826,39 +826,8 @@ pub(crate) fn cookie_name_rule(
 /// `payload.<name> || 0`, then as a number.
 fn claim_number_or_zero(jwt: Option<&Arc<Jwt>>, name: &str) -> f64 {
     match jwt.and_then(|j| j.claim(name)) {
-        Some(v) if js_truthy(v) => js_to_number(Some(v)),
+        Some(v) if js::truthy(v) => js::to_number(Some(v)),
         _ => 0.0,
-    }
-}
-
-/// JS truthiness of a JSON value.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
-/// JS `Number(v)` for a JSON value (`undefined` when absent → NaN).
-fn js_to_number(v: Option<&Value>) -> f64 {
-    match v {
-        None => f64::NAN,
-        Some(Value::Null) => 0.0,
-        Some(Value::Bool(b)) => f64::from(u8::from(*b)),
-        Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-        Some(Value::String(s)) => js_string_to_number(s),
-        Some(Value::Array(items)) => match items.as_slice() {
-            [] => 0.0,
-            [Value::Null] => 0.0,
-            [Value::String(s)] => js_string_to_number(s),
-            [Value::Number(n)] => n.as_f64().unwrap_or(f64::NAN),
-            [Value::Array(_)] => js_to_number(items.first()),
-            _ => f64::NAN,
-        },
-        Some(Value::Object(_)) => f64::NAN,
     }
 }
 
@@ -890,112 +859,6 @@ fn strip_http_schemes(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// JS number parsing
-// ---------------------------------------------------------------------------------------------
-
-/// ECMAScript WhiteSpace and LineTerminator code points (what `String.prototype.trim` removes).
-fn is_js_whitespace(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\u{b}' | '\u{c}' | '\r' | ' ' | '\u{a0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200a}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202f}'
-                | '\u{205f}'
-                | '\u{3000}'
-                | '\u{feff}'
-    )
-}
-
-/// `Number.parseInt(s) || 0`, saturated to `i64`: leading whitespace, an optional sign, an optional
-/// `0x` prefix, then the longest run of digits (`"12abc"` → 12, `"abc"` → 0, `"0x1f"` → 31).
-pub(crate) fn parse_int_or_zero(s: &str) -> i64 {
-    let s = s.trim_start_matches(is_js_whitespace);
-    let (negative, s) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let (radix, digits) = if s.len() >= 2 && (s.starts_with("0x") || s.starts_with("0X")) {
-        (16, &s[2..])
-    } else {
-        (10, s)
-    };
-    let mut value: i64 = 0;
-    let mut any = false;
-    for c in digits.chars() {
-        let Some(d) = c.to_digit(radix) else {
-            break;
-        };
-        any = true;
-        value = value
-            .saturating_mul(i64::from(radix))
-            .saturating_add(i64::from(d));
-    }
-    if !any {
-        return 0;
-    }
-    if negative {
-        -value
-    } else {
-        value
-    }
-}
-
-/// JS `Number(s)` for a string (NaN when it does not parse).
-fn js_string_to_number(s: &str) -> f64 {
-    let t = s.trim_matches(is_js_whitespace);
-    if t.is_empty() {
-        return 0.0;
-    }
-    for (prefix, radix) in [
-        ("0x", 16),
-        ("0X", 16),
-        ("0o", 8),
-        ("0O", 8),
-        ("0b", 2),
-        ("0B", 2),
-    ] {
-        if let Some(digits) = t.strip_prefix(prefix) {
-            if digits.is_empty() {
-                return f64::NAN;
-            }
-            let mut value = 0.0f64;
-            for c in digits.chars() {
-                let Some(d) = c.to_digit(radix) else {
-                    return f64::NAN;
-                };
-                value = value * f64::from(radix) + f64::from(d);
-            }
-            return value;
-        }
-    }
-    match t {
-        "Infinity" | "+Infinity" => return f64::INFINITY,
-        "-Infinity" => return f64::NEG_INFINITY,
-        _ => {}
-    }
-    if !t
-        .bytes()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-    {
-        return f64::NAN;
-    }
-    t.parse::<f64>().unwrap_or(f64::NAN)
-}
-
-/// `Number(s) || 0` (`" 3 "` → 3, `"3.5"` → 3.5, `"0x10"` → 16, `"abc"` → 0).
-pub(crate) fn number_or_zero(s: Option<&str>) -> f64 {
-    let n = s.map_or(f64::NAN, js_string_to_number);
-    if n.is_nan() || n == 0.0 {
-        0.0
-    } else {
-        n
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1293,7 +1156,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             &|token| ctx.decode(token).ok(),
         );
         ctx.suffixed_cookies = ctx.suffix_rule.suffixed();
-        ctx.client_uat = parse_int_or_zero(
+        ctx.client_uat = js::parse_int_or_zero(
             ctx.suffixed_or_unsuffixed_cookie(cookie_names::CLIENT_UAT)
                 .unwrap_or(""),
         );
@@ -1307,7 +1170,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             query_names::HANDSHAKE_NONCE,
             ctx.cookie(cookie_names::HANDSHAKE_NONCE),
         );
-        let counter = number_or_zero(ctx.cookie(cookie_names::REDIRECT_COUNT));
+        let counter = js::number_or_zero(ctx.cookie(cookie_names::REDIRECT_COUNT));
         // Saturating, truncating conversion (Clerk only ever sets small whole numbers; a
         // negative or fractional value is treated as its truncation, negatives as 0).
         ctx.redirect_loop_counter = counter as u32;
@@ -1568,6 +1431,8 @@ mod tests {
     use base64::Engine;
     use serde_json::json;
 
+    use serde_json::Value;
+
     use super::*;
 
     const PK_TEST: &str = "pk_test_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA";
@@ -1776,39 +1641,6 @@ mod tests {
         let c = Cookies::from_request(&req);
         assert_eq!(c.get("a"), Some("\u{ff}\u{fe}"));
         assert_eq!(c.get("b"), Some("ok"));
-    }
-
-    // ---- JS numbers ---------------------------------------------------------------------
-
-    #[test]
-    fn lenient_client_uat_parse() {
-        assert_eq!(parse_int_or_zero("12abc"), 12);
-        assert_eq!(parse_int_or_zero("abc"), 0);
-        assert_eq!(parse_int_or_zero(""), 0);
-        assert_eq!(parse_int_or_zero("  42"), 42);
-        assert_eq!(parse_int_or_zero("-7x"), -7);
-        assert_eq!(parse_int_or_zero("+7"), 7);
-        assert_eq!(parse_int_or_zero("3.9"), 3);
-        assert_eq!(parse_int_or_zero("0x1f"), 31);
-        assert_eq!(parse_int_or_zero("0x"), 0);
-        assert_eq!(parse_int_or_zero("1e5"), 1);
-        assert_eq!(parse_int_or_zero("99999999999999999999999"), i64::MAX);
-        assert_eq!(parse_int_or_zero("1700000000"), 1_700_000_000);
-    }
-
-    #[test]
-    fn js_number_semantics() {
-        assert_eq!(number_or_zero(None), 0.0);
-        assert_eq!(number_or_zero(Some("")), 0.0);
-        assert_eq!(number_or_zero(Some(" 3 ")), 3.0);
-        assert_eq!(number_or_zero(Some("3.5")), 3.5);
-        assert_eq!(number_or_zero(Some("0x10")), 16.0);
-        assert_eq!(number_or_zero(Some("1e1")), 10.0);
-        assert_eq!(number_or_zero(Some("abc")), 0.0);
-        assert_eq!(number_or_zero(Some("3abc")), 0.0);
-        assert_eq!(number_or_zero(Some("inf")), 0.0);
-        assert_eq!(number_or_zero(Some("Infinity")), f64::INFINITY);
-        assert_eq!(number_or_zero(Some("-0")), 0.0);
     }
 
     // ---- URLs ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::token::js_stringify;
+use crate::js;
 
 /// The most characters of an untrusted value shown anywhere.
 pub(crate) const MAX_CHARS: usize = 128;
@@ -116,7 +116,7 @@ pub(crate) fn inert(value: &str) -> Cow<'_, str> {
 /// `undefined` when absent), bounded and inert. A long string keeps its quotes: the cut is
 /// marked inside them (`"aaaa..."`).
 pub(crate) fn json(value: Option<&Value>) -> String {
-    let full = js_stringify(value);
+    let full = js::stringify(value);
     let Some(Value::String(s)) = value else {
         return inert(&full).into_owned();
     };
@@ -130,7 +130,7 @@ pub(crate) fn json(value: Option<&Value>) -> String {
     let mut chars = 1usize;
     let mut one = [0u8; 4];
     for c in s.chars() {
-        let quoted = js_stringify(Some(&Value::String(c.encode_utf8(&mut one).to_owned())));
+        let quoted = js::stringify(Some(&Value::String(c.encode_utf8(&mut one).to_owned())));
         let piece = quoted
             .get(1..quoted.len().saturating_sub(1))
             .unwrap_or_default();

@@ -11,8 +11,8 @@ use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
 use super::claims::{
-    decode_org_permissions, is_truthy, is_v2, js_scalar_string, prefix_with_org, split_by_scope,
-    truthy_str, ClaimsError,
+    decode_org_permissions, is_truthy, is_v2, prefix_with_org, split_by_scope, truthy_str,
+    ClaimsError,
 };
 use super::jwt::Jwt;
 
@@ -191,7 +191,7 @@ impl SessionAuth {
                 let org_slug = field("slg").and_then(Value::as_str).map(str::to_owned);
                 let org_role = field("rol")
                     .filter(|v| is_truthy(Some(v)))
-                    .and_then(js_scalar_string)
+                    .and_then(crate::js::scalar_string)
                     .map(|r| format!("org:{r}"));
                 let features = match truthy_str(claim("fea"), "fea")? {
                     Some(fea) => split_by_scope(fea, "fea")?.org,

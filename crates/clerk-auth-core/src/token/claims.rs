@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::js;
+
 /// A claim that Clerk's parser would reject (it throws, which the decision reports as
 /// `unexpected-error`), or a Backend API response without a required field.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -81,7 +83,7 @@ pub(crate) fn split_by_scope<'a>(
         return Ok(out);
     }
     for part in claim_value.split(',') {
-        let part = js_trim(part);
+        let part = js::trim(part);
         let Some((scope, name)) = part.split_once(':') else {
             return Err(ClaimsError::MissingColon {
                 claim,
@@ -99,11 +101,6 @@ pub(crate) fn split_by_scope<'a>(
         }
     }
     Ok(out)
-}
-
-/// `String.prototype.trim`: strips JavaScript white space and line terminators.
-pub(crate) fn js_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 /// Clerk's `prefixWithOrg`: replaces any run of leading `org:` with exactly one `org:`.
@@ -127,10 +124,10 @@ pub(crate) fn prefix_with_org(value: &str) -> String {
 /// (Clerk's SDK would emit `org:<feature>:undefined` for them). The work is bounded by the
 /// lengths of the inputs: only the low `per.len()` bits of each entry are computed.
 pub(crate) fn decode_org_permissions(features: &[&str], per: &str, fpm: &str) -> Vec<String> {
-    let permissions: Vec<&str> = per.split(',').map(js_trim).collect();
+    let permissions: Vec<&str> = per.split(',').map(js::trim).collect();
     let mut out = Vec::new();
     for (feature, entry) in features.iter().zip(fpm.split(',')) {
-        let Some(bits) = decimal_low_bits(js_trim(entry), permissions.len()) else {
+        let Some(bits) = decimal_low_bits(js::trim(entry), permissions.len()) else {
             continue;
         };
         for (perm, set) in permissions.iter().zip(bits) {
@@ -179,17 +176,6 @@ pub(crate) fn decimal_low_bits(digits: &str, k: usize) -> Option<Vec<bool>> {
 /// Whether `v` is the JSON number 2 (Clerk's `claims.v === 2`).
 pub(crate) fn is_v2(v: Option<&Value>) -> bool {
     v.and_then(Value::as_f64).is_some_and(|v| v == 2.0)
-}
-
-/// A claim value rendered as JavaScript's template-literal conversion would, for the scalar
-/// types a role can plausibly have; `None` for objects and arrays.
-pub(crate) fn js_scalar_string(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

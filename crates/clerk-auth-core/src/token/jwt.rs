@@ -657,14 +657,6 @@ fn json_depth_exceeds(bytes: &[u8], limit: usize) -> bool {
     false
 }
 
-/// `JSON.stringify` of an optional value as Clerk's messages render it (`undefined` when absent).
-pub(crate) fn js_stringify(value: Option<&Value>) -> String {
-    match value {
-        None => "undefined".to_owned(),
-        Some(v) => serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

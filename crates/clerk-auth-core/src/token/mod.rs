@@ -8,5 +8,4 @@ pub use auth::{
     FactorLevel, Has, MachineAuth, Reverification, SessionAuth, SessionAuthObject, TokenType,
 };
 pub use claims::ClaimsError;
-pub(crate) use jwt::js_stringify;
 pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};

@@ -16,8 +16,9 @@ use crate::clock::Clock;
 use crate::error::{
     TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
+use crate::js;
 use crate::text;
-use crate::token::{js_stringify, Jwt};
+use crate::token::Jwt;
 
 use super::cache::{CachedToken, VerifiedCache, DEFAULT_CAPACITY};
 use super::key::SignatureFailure;
@@ -146,17 +147,6 @@ fn check_sub(jwt: &Jwt) -> Result<(), TokenVerificationError> {
     }
 }
 
-/// JavaScript truthiness of a JSON value.
-fn js_truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
-    }
-}
-
 /// `assertAudienceClaim`, with the semantics of §3.3 step 5.
 fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificationError> {
     if audience.iter().all(String::is_empty) {
@@ -165,8 +155,8 @@ fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificatio
     let aud = jwt.claim("aud");
     let token_has_audience = match aud {
         None => false,
-        Some(Value::Array(items)) => items.iter().any(js_truthy),
-        Some(v) => js_truthy(v),
+        Some(Value::Array(items)) => items.iter().any(js::truthy),
+        Some(v) => js::truthy(v),
     };
     if !token_has_audience {
         return Ok(());
@@ -177,7 +167,7 @@ fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificatio
             .filter(|a| !a.is_empty())
             .map(|a| Value::String(a.clone()))
             .collect();
-        js_stringify(Some(&Value::Array(list)))
+        js::stringify(Some(&Value::Array(list)))
     };
     let accepted = |s: &str| audience.iter().any(|a| !a.is_empty() && a == s);
     match aud {
@@ -310,8 +300,8 @@ fn check_exp(exp_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerifica
             TokenVerificationErrorReason::TokenExpired,
             format!(
                 "JWT is expired. Expiry date: {}, Current date: {}.",
-                js_utc_string(exp_ms),
-                js_utc_string(now_ms)
+                js::utc_string(exp_ms),
+                js::utc_string(now_ms)
             ),
         ));
     }
@@ -325,8 +315,8 @@ fn check_nbf(nbf_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerifica
             TokenVerificationErrorReason::TokenNotActiveYet,
             format!(
                 "JWT cannot be used prior to not before date claim (nbf). Not before date: {}; Current date: {};",
-                js_utc_string(nbf_ms),
-                js_utc_string(now_ms)
+                js::utc_string(nbf_ms),
+                js::utc_string(now_ms)
             ),
         ));
     }
@@ -340,8 +330,8 @@ fn check_iat(iat_ms: f64, now_ms: f64, skew_ms: f64) -> Result<(), TokenVerifica
             TokenVerificationErrorReason::TokenIatInTheFuture,
             format!(
                 "JWT issued at date claim (iat) is in the future. Issued at date: {}; Current date: {};",
-                js_utc_string(iat_ms),
-                js_utc_string(now_ms)
+                js::utc_string(iat_ms),
+                js::utc_string(now_ms)
             ),
         ));
     }
@@ -376,48 +366,6 @@ pub(crate) fn unix_ms(time: SystemTime) -> f64 {
 
 fn duration_ms(d: Duration) -> f64 {
     d.as_millis() as f64
-}
-
-/// JavaScript `Date.prototype.toUTCString()` of a millisecond time, e.g.
-/// `Tue, 25 Oct 2022 21:55:50 GMT`; `Invalid Date` outside JavaScript's date range.
-pub(crate) fn js_utc_string(ms: f64) -> String {
-    const MS_PER_DAY: f64 = 86_400_000.0;
-    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    if !ms.is_finite() || ms.abs() > 8.64e15 {
-        return "Invalid Date".to_owned();
-    }
-    let ms = ms.trunc();
-    let days = (ms / MS_PER_DAY).floor();
-    // |days| <= 1e8 and the remainder < 86_400_000: both fit in i64 exactly.
-    let day_ms = (ms - days * MS_PER_DAY) as i64;
-    let days = days as i64;
-    let weekday = WEEKDAYS[usize::try_from((days + 4).rem_euclid(7)).unwrap_or(0)];
-    let (year, month, day) = civil_from_days(days);
-    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
-    let secs = day_ms / 1000;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    let sign = if year < 0 { "-" } else { "" };
-    format!(
-        "{weekday}, {day:02} {month} {sign}{:04} {h:02}:{m:02}:{s:02} GMT",
-        year.unsigned_abs()
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month 1-12, day 1-31).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Clerk's `verifyJwt` on a decoded token, in its exact order (§3.3):
@@ -857,33 +805,6 @@ impl fmt::Debug for Verifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_strings_match_javascript() {
-        assert_eq!(js_utc_string(0.0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(
-            js_utc_string(1_666_734_950_000.0),
-            "Tue, 25 Oct 2022 21:55:50 GMT"
-        );
-        assert_eq!(js_utc_string(-1000.0), "Wed, 31 Dec 1969 23:59:59 GMT");
-        assert_eq!(js_utc_string(8.64e15), "Sat, 13 Sep 275760 00:00:00 GMT");
-        assert_eq!(js_utc_string(-8.64e15), "Tue, 20 Apr -271821 00:00:00 GMT");
-        assert_eq!(js_utc_string(8.64e15 + 1.0), "Invalid Date");
-        assert_eq!(js_utc_string(f64::INFINITY), "Invalid Date");
-        for secs in [
-            0u64,
-            951_782_400,
-            1_700_000_000,
-            4_102_444_800,
-            253_402_300_799,
-        ] {
-            let t = UNIX_EPOCH + Duration::from_secs(secs);
-            assert_eq!(
-                js_utc_string(secs as f64 * 1000.0),
-                httpdate::fmt_http_date(t)
-            );
-        }
-    }
 
     #[test]
     fn categories() {
