@@ -39,13 +39,7 @@ pub enum ClaimsError {
 
 /// JavaScript truthiness of a JSON value (`null`, `false`, `0`, `""` are falsy).
 pub(crate) fn is_truthy(value: Option<&Value>) -> bool {
-    match value {
-        None | Some(Value::Null) => false,
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Array(_) | Value::Object(_)) => true,
-    }
+    value.is_some_and(js::truthy)
 }
 
 /// A truthy claim as a string: `Ok(None)` when falsy, an error when truthy but not a string
