@@ -307,7 +307,9 @@ fn bench(c: &mut Criterion) {
     let mut decode_cursor = cursor + BLOCK * BLOCKS;
     let (mut raw_ns, mut cold_ns, mut decode_ns, mut hit_ns) = (0.0, 0.0, 0.0, 0.0);
     let hit = request(&pool.tokens[cursor - 1]);
-    assert!(try_authenticate_request(&hit, &options).unwrap().is_signed_in());
+    assert!(try_authenticate_request(&hit, &options)
+        .unwrap()
+        .is_signed_in());
     let mut ratios = Vec::with_capacity(BLOCKS);
     for block in 0..BLOCKS {
         let tokens = &pool.tokens[cursor..cursor + BLOCK];
@@ -346,7 +348,10 @@ fn bench(c: &mut Criterion) {
         // And the decision on a token already cached (the hit path: context, lookup, state).
         let start = CpuTimer::start();
         for _ in 0..BLOCK {
-            drop(black_box(try_authenticate_request(black_box(&hit), &options)));
+            drop(black_box(try_authenticate_request(
+                black_box(&hit),
+                &options,
+            )));
         }
         hit_ns += start.elapsed().as_secs_f64();
         // Alternate which side goes first.
