@@ -11,57 +11,13 @@
 //! `backend-api-budget-exhausted`, answered `503` with `Retry-After: 1` on protected routes).
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 
+use crate::budget::DeferredPermit;
 use crate::decide::{authenticate_request, AuthenticateError};
 use crate::diagnostics::Condition;
 use crate::options::Options;
 use crate::request::{RequestView, TestRequest};
 use crate::state::{Auth, RequestState};
-
-/// How many decisions of one instance may wait on the blocking pool at once, by default: 64.
-pub const DEFAULT_MAX_DEFERRED_DECISIONS: usize = 64;
-
-/// The per-instance count of deferred decisions and its bound.
-#[derive(Debug)]
-pub(crate) struct DeferredBound {
-    waiting: Arc<AtomicUsize>,
-    max: usize,
-}
-
-impl DeferredBound {
-    pub(crate) fn new(max: usize) -> Self {
-        Self {
-            waiting: Arc::new(AtomicUsize::new(0)),
-            max: max.max(1),
-        }
-    }
-
-    /// A place among the waiting decisions, if one is free. Never waits.
-    fn try_acquire(&self) -> Option<Permit> {
-        self.waiting
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < self.max).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| Permit(Arc::clone(&self.waiting)))
-    }
-
-    /// How many decisions wait now.
-    pub(crate) fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Acquire)
-    }
-}
-
-/// A place among the waiting decisions; freed when dropped (also if the task is cancelled).
-struct Permit(Arc<AtomicUsize>);
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// A decision that needs network IO, captured to run on a blocking thread.
 ///
@@ -86,7 +42,7 @@ impl Drop for Permit {
 pub struct Deferred {
     request: TestRequest,
     options: Options,
-    _permit: Permit,
+    _permit: DeferredPermit,
 }
 
 impl Deferred {
@@ -142,25 +98,5 @@ fn refused(options: &Options) -> RequestState {
         state.with_debug_headers()
     } else {
         state
-    }
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_bound_is_exact_and_places_are_freed_on_drop() {
-        let bound = DeferredBound::new(2);
-        let a = bound.try_acquire().unwrap();
-        let b = bound.try_acquire().unwrap();
-        assert!(bound.try_acquire().is_none());
-        assert_eq!(bound.waiting(), 2);
-        drop(a);
-        let c = bound.try_acquire().unwrap();
-        assert!(bound.try_acquire().is_none());
-        drop((b, c));
-        assert_eq!(bound.waiting(), 0);
     }
 }

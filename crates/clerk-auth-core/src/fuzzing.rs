@@ -5,9 +5,10 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::decide::RequestContext;
 use crate::options::Options;
 use crate::publishable_key::InstanceType;
-use crate::request::{self, Authorization, Cookies, RequestContext, RequestView, SuffixInputs};
+use crate::request::{self, Authorization, Cookies, RequestView, SuffixInputs};
 use crate::token::Jwt;
 
 /// What the `Authorization` parser made of a header value.

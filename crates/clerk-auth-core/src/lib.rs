@@ -31,13 +31,14 @@ pub mod telemetry;
 pub mod testing;
 mod text;
 pub mod token;
+mod trace;
 pub mod verify;
 
 pub use bapi::{BackendApi, HttpBackendApi};
-pub use budget::BackendApiBudget;
+pub use budget::{BackendApiBudget, DEFAULT_MAX_DEFERRED_DECISIONS};
 pub use clock::{Clock, SystemClock};
 pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
-pub use deferred::{Deferred, DEFAULT_MAX_DEFERRED_DECISIONS};
+pub use deferred::Deferred;
 pub use error::{
     ConfigError, TokenCarrier, TokenVerificationError, TokenVerificationErrorAction,
     TokenVerificationErrorReason,

@@ -77,14 +77,15 @@ use serde_json::Value;
 
 use crate::bapi::{BackendApi, BapiError};
 use crate::budget::{Budget, Digest, Refusal, SingleFlight};
+use crate::clock::Clock;
+use crate::diagnostics::Diagnostics;
 use crate::js;
-use crate::options::Options;
 use crate::state::{Auth, AuthErrorReason, Outage, Reason, RequestState};
 use crate::token::auth::{
     is_jwt_format, is_m2m_jwt, is_oauth_jwt, machine_token_type, MachineAuth, TokenType,
 };
 use crate::token::{Jwt, MAX_TOKEN_LEN};
-use crate::verify::pipeline::{unix_ms, verify_jwt, M2M_CATEGORY, TEMPLATE_CATEGORY};
+use crate::verify::pipeline::{unix_ms, verify_jwt, Verifier, M2M_CATEGORY, TEMPLATE_CATEGORY};
 use crate::TokenVerificationErrorReason as TvReason;
 
 /// How long a positive Backend API answer for an opaque machine token is reused: 5 seconds.
@@ -224,11 +225,30 @@ pub(crate) fn state(token: &str, verdict: Verdict) -> RequestState {
     }
 }
 
+/// What machine-token verification uses of an instance: its parts, handed in by the caller (the
+/// decision takes them from its [`Options`](crate::Options)), so that this module does not read
+/// the configuration.
+#[derive(Clone, Copy)]
+pub(crate) struct Machine<'a> {
+    /// The session-token verifier, for the JWT forms (its key source, options and clock).
+    pub(crate) verifier: &'a Verifier,
+    /// The Backend API client, for opaque tokens; `None` without a secret key.
+    pub(crate) backend_api: Option<&'a Arc<dyn BackendApi>>,
+    /// The Backend API budget.
+    pub(crate) budget: &'a Budget,
+    /// The answer cache and its flights.
+    pub(crate) cache: &'a MachineTokenCache,
+    /// The instance's clock.
+    pub(crate) clock: &'a Arc<dyn Clock>,
+    /// Where over-budget refusals are reported.
+    pub(crate) diagnostics: &'a Diagnostics,
+}
+
 /// Clerk's `verifyMachineAuthToken` for a token already detected as a machine token. `None` when
 /// the answer needs network IO and `may_block` is false.
-pub(crate) fn verify(token: &str, options: &Options, may_block: bool) -> Option<RequestState> {
+pub(crate) fn verify(token: &str, parts: Machine<'_>, may_block: bool) -> Option<RequestState> {
     if is_jwt_format(token) {
-        return verify_jwt_form(token, options, may_block).map(|verdict| state(token, verdict));
+        return verify_jwt_form(token, parts, may_block).map(|verdict| state(token, verdict));
     }
     let Some(kind) = machine_token_type(token) else {
         // Unreachable from the decision, which only calls this for machine tokens.
@@ -242,12 +262,12 @@ pub(crate) fn verify(token: &str, options: &Options, may_block: bool) -> Option<
             )),
         ));
     };
-    verify_opaque(kind, token, options, may_block)
+    verify_opaque(kind, token, parts, may_block)
 }
 
 // ---- JWT forms ------------------------------------------------------------------------------
 
-fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Verdict> {
+fn verify_jwt_form(token: &str, parts: Machine<'_>, may_block: bool) -> Option<Verdict> {
     use MachineTokenVerificationErrorCode as Code;
     let jwt = match Jwt::decode(token) {
         Ok(jwt) => jwt,
@@ -302,7 +322,7 @@ fn verify_jwt_form(token: &str, options: &Options, may_block: bool) -> Option<Ve
         )));
     };
 
-    let verifier = options.verifier();
+    let verifier = parts.verifier;
     let failed = |message: Cow<'static, str>| {
         MachineTokenVerificationError::new(kind, Code::TokenVerificationFailed, message, None)
     };
@@ -337,8 +357,8 @@ fn what(kind: TokenType) -> &'static str {
 }
 
 /// The over-budget state of an opaque token (decision 13): `503`, `Retry-After: 1`, no call.
-fn over_budget(kind: TokenType, options: &Options) -> RequestState {
-    Budget::report_over_budget(options.diagnostics(), "machine token");
+fn over_budget(kind: TokenType, parts: Machine<'_>) -> RequestState {
+    Budget::report_over_budget(parts.diagnostics, "machine token");
     RequestState::over_budget(Some(kind), Auth::UnauthenticatedMachine(kind))
 }
 
@@ -353,7 +373,7 @@ enum Outcome {
 fn verify_opaque(
     kind: TokenType,
     token: &str,
-    options: &Options,
+    parts: Machine<'_>,
     may_block: bool,
 ) -> Option<RequestState> {
     use MachineTokenVerificationErrorCode as Code;
@@ -369,9 +389,9 @@ fn verify_opaque(
             )),
         ));
     }
-    let cache = options.machine_token_cache();
-    let budget = options.budget();
-    let now_ms = unix_ms(options.clock().now());
+    let cache = parts.cache;
+    let budget = parts.budget;
+    let now_ms = unix_ms(parts.clock.now());
     let key = cache_key(kind, token);
     if let Some(auth) = cache.fresh(&key, now_ms) {
         return Some(state(token, Ok(auth)));
@@ -379,14 +399,14 @@ fn verify_opaque(
     if let Some(refusal) = budget.refusal(&key) {
         return Some(state(token, Err(refused(kind, refusal))));
     }
-    let Some(api) = options.backend_api() else {
+    let Some(api) = parts.backend_api else {
         return Some(state(token, Err(unexpected(kind, None))));
     };
     if !may_block {
         // Never wait, never spend the budget of the blocking rerun: answer inline only when the
         // token is certainly over budget (and not being verified by another request already).
         if !cache.flights.is_running(&key) && budget.certainly_over(&key) {
-            return Some(over_budget(kind, options));
+            return Some(over_budget(kind, parts));
         }
         return None;
     }
@@ -427,7 +447,7 @@ fn verify_opaque(
     Some(match outcome {
         Some(Outcome::Verified(auth)) => state(token, Ok(*auth)),
         Some(Outcome::Failed(e)) => state(token, Err(e)),
-        Some(Outcome::OverBudget) => over_budget(kind, options),
+        Some(Outcome::OverBudget) => over_budget(kind, parts),
         // The request verifying this token went away (a panicking custom `BackendApi`).
         None => state(token, Err(unexpected(kind, None))),
     })

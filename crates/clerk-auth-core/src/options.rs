@@ -37,10 +37,11 @@ use crate::machine::{
 };
 use crate::org_sync::{OrganizationMatcher, OrganizationSyncOptions};
 use crate::publishable_key::{is_development_from_secret_key, InstanceType, PublishableKey};
-use crate::self_check::KeySetRetry;
 use crate::token::auth::TokenType;
 use crate::token::Jwt;
-use crate::verify::jwks::{JwksConfig, JwksVerifier, DEFAULT_API_URL, DEFAULT_API_VERSION};
+use crate::verify::jwks::{
+    JwksConfig, JwksVerifier, KeySetRetry, DEFAULT_API_URL, DEFAULT_API_VERSION,
+};
 use crate::verify::pem::PemVerifier;
 use crate::verify::pipeline::{Verifier, VerifyOptions, DEFAULT_CLOCK_SKEW};
 use crate::verify::{TokenVerifier, VerificationKey};
@@ -308,7 +309,7 @@ struct Inner {
     backend_api_budget: crate::budget::Budget,
     fallback_base_url: Url,
     diagnostics: Diagnostics,
-    deferred: crate::deferred::DeferredBound,
+    deferred: crate::budget::DeferredBound,
     key_set_retry: KeySetRetry,
 }
 
@@ -519,7 +520,7 @@ impl Options {
     }
 
     /// The bound on decisions waiting on the blocking pool.
-    pub(crate) fn deferred_bound(&self) -> &crate::deferred::DeferredBound {
+    pub(crate) fn deferred_bound(&self) -> &crate::budget::DeferredBound {
         &self.inner.deferred
     }
 
@@ -530,6 +531,18 @@ impl Options {
 
     pub(crate) fn machine_token_cache(&self) -> &MachineTokenCache {
         &self.inner.machine_token_cache
+    }
+
+    /// The parts machine-token verification uses.
+    pub(crate) fn machine(&self) -> crate::machine::Machine<'_> {
+        crate::machine::Machine {
+            verifier: self.verifier(),
+            backend_api: self.backend_api(),
+            budget: self.budget(),
+            cache: self.machine_token_cache(),
+            clock: self.clock(),
+            diagnostics: self.diagnostics(),
+        }
     }
 
     /// The instance type from the publishable key.
@@ -664,7 +677,7 @@ impl Default for OptionsBuilder {
             verified_token_cache_capacity: DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY,
             machine_token_cache_ttl: DEFAULT_MACHINE_TOKEN_CACHE_TTL,
             machine_token_cache_capacity: DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY,
-            max_deferred_decisions: crate::deferred::DEFAULT_MAX_DEFERRED_DECISIONS,
+            max_deferred_decisions: crate::budget::DEFAULT_MAX_DEFERRED_DECISIONS,
             backend_api_budget: crate::budget::BackendApiBudget::default(),
         }
     }
@@ -1243,7 +1256,7 @@ impl OptionsBuilder {
                 backend_api_budget: crate::budget::Budget::new(self.backend_api_budget),
                 fallback_base_url,
                 diagnostics,
-                deferred: crate::deferred::DeferredBound::new(self.max_deferred_decisions),
+                deferred: crate::budget::DeferredBound::new(self.max_deferred_decisions),
                 key_set_retry: KeySetRetry::default(),
             }),
         })

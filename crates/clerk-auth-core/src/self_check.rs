@@ -46,7 +46,6 @@
 //! report with [`SelfCheckReport::from_config_error`].
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread;
 use std::time::Duration;
@@ -72,31 +71,6 @@ const RETRY_POLL: Duration = Duration::from_millis(500);
 
 /// The name of the background key-set retry thread.
 const RETRY_THREAD_NAME: &str = "clerk-auth-key-set-retry";
-
-/// Whether a background key-set retry runs for one configured instance (held by
-/// [`Options`]): the self-check starts one only when none runs, however often it is called.
-#[derive(Debug, Default)]
-pub(crate) struct KeySetRetry(Arc<AtomicBool>);
-
-impl KeySetRetry {
-    /// Claims the right to start the retry thread: `Some(claim)` when none runs (the claim is
-    /// released when dropped, by the thread when it ends), `None` when one already runs.
-    fn claim(&self) -> Option<RetryClaim> {
-        self.0
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-            .then(|| RetryClaim(Arc::clone(&self.0)))
-    }
-}
-
-/// The running retry of one instance; releases it on drop.
-struct RetryClaim(Arc<AtomicBool>);
-
-impl Drop for RetryClaim {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
-    }
-}
 
 /// How serious a [`Finding`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -15,7 +15,7 @@ pub(super) fn is_http_whitespace(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
-pub(super) fn trim_cow(value: Cow<'_, str>) -> Cow<'_, str> {
+pub(crate) fn trim_cow(value: Cow<'_, str>) -> Cow<'_, str> {
     match value {
         Cow::Borrowed(s) => Cow::Borrowed(s.trim_matches(is_http_whitespace)),
         Cow::Owned(s) => {

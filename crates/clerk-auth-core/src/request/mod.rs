@@ -15,16 +15,12 @@
 //! the public URL derivation of §6.1, where an empty `x-forwarded-host` is not absent).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
-use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ::url::Url;
 
 use crate::js;
-use crate::options::Options;
-use crate::org_sync::OrganizationSyncTarget;
 use crate::publishable_key::InstanceType;
 use crate::token::Jwt;
 
@@ -370,13 +366,11 @@ impl TestRequestBuilder {
     }
 }
 
-mod context;
 mod cookies;
 mod header;
 mod suffix;
 mod url;
 
-pub(crate) use self::context::*;
 pub(crate) use self::cookies::*;
 pub(crate) use self::header::*;
 pub(crate) use self::suffix::*;

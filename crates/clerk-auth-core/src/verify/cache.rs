@@ -18,7 +18,7 @@ use quick_cache::sync::Cache;
 
 use crate::token::Jwt;
 
-use super::pipeline::TimeClaims;
+use super::checks::TimeClaims;
 
 /// The default number of tokens kept: 4 096 (about 4.3 KB each with the session auth object:
 /// about 17 MiB when full).

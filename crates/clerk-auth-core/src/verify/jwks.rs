@@ -42,6 +42,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -786,6 +787,31 @@ fn clerk_key_invalid_message(json: Option<&Value>) -> Option<String> {
                 .unwrap_or_default()
                 .to_owned()
         })
+}
+
+/// Whether a background key-set retry runs for one configured instance (held by
+/// [`Options`](crate::Options)): the [self-check](crate::self_check) starts one only when none runs, however often it is called.
+#[derive(Debug, Default)]
+pub(crate) struct KeySetRetry(Arc<AtomicBool>);
+
+impl KeySetRetry {
+    /// Claims the right to start the retry thread: `Some(claim)` when none runs (the claim is
+    /// released when dropped, by the thread when it ends), `None` when one already runs.
+    pub(crate) fn claim(&self) -> Option<RetryClaim> {
+        self.0
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| RetryClaim(Arc::clone(&self.0)))
+    }
+}
+
+/// The running retry of one instance; releases it on drop.
+pub(crate) struct RetryClaim(Arc<AtomicBool>);
+
+impl Drop for RetryClaim {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use crate::error::TokenVerificationError;
 use crate::token::Jwt;
 
 pub mod cache;
+mod checks;
 pub mod jwks;
 pub mod key;
 pub mod pem;

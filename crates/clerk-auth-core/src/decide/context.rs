@@ -1,6 +1,18 @@
 //! The per-request context (Clerk's `AuthenticateContext`, §1.8).
 
-use super::*;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use url::Url;
+
+use crate::js;
+use crate::options::Options;
+use crate::org_sync::OrganizationSyncTarget;
+use crate::publishable_key::InstanceType;
+use crate::request::*;
+use crate::token::Jwt;
 
 /// A decoded token and its verified-cache entry, if the cache holds it.
 pub(crate) type Decoded = (Arc<Jwt>, Option<Arc<crate::verify::cache::CachedToken>>);
@@ -380,8 +392,8 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
 mod tests {
     use serde_json::json;
 
-    use super::super::test_support::*;
     use super::*;
+    use crate::request::test_support::*;
 
     fn options() -> crate::options::OptionsBuilder {
         Options::builder()

@@ -17,14 +17,18 @@ use crate::diagnostics::{Condition, SkewEstimate};
 use crate::error::{
     TokenCarrier, TokenVerificationError, TokenVerificationErrorReason as TvReason,
 };
-use crate::explain::{short, token_hint, Recorder};
 use crate::handshake::{self, HandshakeUrl};
 use crate::options::{AcceptsToken, Options};
-use crate::request::{Authorization, RequestContext, RequestView};
+use crate::request::{Authorization, RequestView};
 use crate::state::{Auth, AuthErrorReason as Ar, Reason, RefreshError, RequestState};
 use crate::token::auth::{SessionAuth, TokenType};
 use crate::token::Jwt;
+use crate::trace::{short, token_hint, Recorder};
 use crate::verify::pipeline::{is_non_session_category, Verified};
+
+mod context;
+
+pub(crate) use self::context::RequestContext;
 
 /// The request could not be decided: a configuration problem that shows only with this request,
 /// or a development-instance handshake token that fails verification (Clerk's SDK throws there
@@ -260,7 +264,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             self.note("§2.3 step 2", || {
                 format!(
                     "__clerk_redirect_url to {} is not an origin of the authorized parties: ignored (decision 14)",
-                    crate::explain::short(&url.origin().ascii_serialization())
+                    crate::trace::short(&url.origin().ascii_serialization())
                 )
             });
         }
@@ -417,7 +421,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 self.options.machine_token_cache_ttl().as_secs()
             )
         });
-        crate::machine::verify(token, self.options, may_block).ok_or(Interrupt::WouldBlock)
+        crate::machine::verify(token, self.options.machine(), may_block)
+            .ok_or(Interrupt::WouldBlock)
     }
 
     // ---- §2.2 header token ---------------------------------------------------------------
