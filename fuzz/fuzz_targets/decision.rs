@@ -1,6 +1,6 @@
 //! An arbitrary request (method, URL, any headers and cookies as raw bytes) through
 //! `try_authenticate_request` under each configuration shape, with a Backend API and key set stub
-//! answering from the input; a `WouldBlock` is followed by `authenticate_request`. Invariants:
+//! answering from the input; a `WouldBlock` is followed by its `Deferred::run`. Invariants:
 //! signed-in only from a token the stub key set signed or an opaque token the stub approved; no
 //! response header value contains CR or LF (or another control character); no message exceeds the
 //! decision-15 bound; `try_authenticate_request` performs no IO.
@@ -11,9 +11,7 @@ use std::sync::Arc;
 
 use clerk_auth_core::state::X_CLERK_AUTH_MESSAGE;
 use clerk_auth_core::token::auth::is_jwt_format;
-use clerk_auth_core::{
-    authenticate_request, try_authenticate_request, Interrupt, Jwt, RequestState, TokenType,
-};
+use clerk_auth_core::{try_authenticate_request, Interrupt, Jwt, RequestState, TokenType};
 use clerk_auth_fuzz::{options, stub_key, Case, Stub, MAX_MESSAGE_BYTES};
 use libfuzzer_sys::fuzz_target;
 
@@ -88,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
     );
     match outcome {
         Ok(state) => check(&state, &stub),
-        Err(Interrupt::WouldBlock) => match authenticate_request(&request, &options) {
+        Err(Interrupt::WouldBlock(deferred)) => match deferred.run() {
             Ok(state) => check(&state, &stub),
             Err(e) => {
                 let text = e.to_json();
@@ -107,6 +105,5 @@ fuzz_target!(|data: &[u8]| {
                 text.len()
             );
         }
-        Err(_) => {}
     }
 });

@@ -22,8 +22,6 @@ pub enum ClerkAuthError {
     Undecidable(AuthenticateError),
     /// The decision asked for a handshake but gave no redirect location (`500`).
     HandshakeWithoutLocation,
-    /// The blocking task that ran a decision needing network IO did not complete (`500`).
-    BlockingTaskFailed,
     /// An extractor ran on a route that the [`ClerkAuth`](crate::ClerkAuth) middleware does not
     /// wrap (`500`): a programming error, reported instead of treating the request as signed out.
     MiddlewareMissing,
@@ -38,7 +36,6 @@ impl fmt::Display for ClerkAuthError {
             Self::Rejected(_) => f.write_str("the request is not signed in"),
             Self::Undecidable(e) => write!(f, "the request could not be authenticated: {e}"),
             Self::HandshakeWithoutLocation => f.write_str("handshake without a redirect location"),
-            Self::BlockingTaskFailed => f.write_str("the authentication task did not complete"),
             Self::MiddlewareMissing => {
                 f.write_str("the ClerkAuth middleware does not wrap this route")
             }

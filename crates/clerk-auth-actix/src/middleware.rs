@@ -13,7 +13,8 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL}
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
-    try_authenticate_request, ConfigError, Deferred, Interrupt, Options, RequestState, RequestView,
+    try_authenticate_request, AuthenticateError, ConfigError, Deferred, Interrupt, Options,
+    RequestState, RequestView,
 };
 
 use crate::error::ClerkAuthError;
@@ -164,7 +165,9 @@ impl Pending {
             Self::Ready(decided) => decided,
             Self::Blocking(deferred) => match web::block(move || deferred.run()).await {
                 Ok(decided) => decided.map(Arc::new).map_err(ClerkAuthError::Undecidable),
-                Err(_) => Err(ClerkAuthError::BlockingTaskFailed),
+                Err(_) => Err(ClerkAuthError::Undecidable(
+                    AuthenticateError::DID_NOT_COMPLETE,
+                )),
             },
         }
     }
@@ -188,12 +191,9 @@ where
         let pending = match try_authenticate_request(&view, &self.options) {
             Ok(state) => Pending::Ready(Ok(Arc::new(state))),
             Err(Interrupt::Failed(e)) => Pending::Ready(Err(ClerkAuthError::Undecidable(e))),
-            // `WouldBlock`: the decision needs network IO, within the instance's bound on
-            // waiting decisions (over it: 503 with `Retry-After`).
-            Err(_) => match Deferred::new(&view, &self.options) {
-                Ok(deferred) => Pending::Blocking(deferred),
-                Err(refused) => Pending::Ready(Ok(Arc::new(refused))),
-            },
+            // The decision needs network IO: on the blocking pool (the core bounds how many
+            // wait; over the bound it answered 503 with `Retry-After` inline).
+            Err(Interrupt::WouldBlock(deferred)) => Pending::Blocking(deferred),
         };
         let service = Rc::clone(&self.service);
         let api = self.api;

@@ -1,14 +1,16 @@
 //! Decisions that need network IO, run off the async executor: [`Deferred`], and the bound on how
 //! many of them an instance lets wait on the blocking pool at once.
 //!
-//! An async adapter first calls [`try_authenticate_request`](crate::try_authenticate_request),
-//! which never does IO. When it answers [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock), the
-//! adapter captures the request with [`Deferred::new`] and hands [`Deferred::run`] to its blocking
-//! pool (`spawn_blocking`, `web::block`). `Deferred::new` refuses when the instance already has
+//! An async adapter calls [`try_authenticate_request`](crate::try_authenticate_request), which
+//! never does IO. When the decision needs IO it answers
+//! [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock) with the request captured as a
+//! [`Deferred`], and the adapter hands [`Deferred::run`] to its blocking pool (`spawn_blocking`,
+//! `web::block`). A decision is only captured when the instance has fewer than
 //! [`max_deferred_decisions`](crate::OptionsBuilder::max_deferred_decisions) decisions waiting:
 //! with Clerk's Backend API slow or far away, thousands of parked tasks would otherwise fill a
-//! pool the application shares. The refusal is a state like any other (signed out, reason
-//! `backend-api-budget-exhausted`, answered `503` with `Retry-After: 1` on protected routes).
+//! pool the application shares. Over the bound the decision answers at once, with a state like
+//! any other (signed out, reason `backend-api-budget-exhausted`, answered `503` with
+//! `Retry-After: 1` on protected routes).
 
 use std::fmt;
 
@@ -19,26 +21,9 @@ use crate::options::Options;
 use crate::request::{RequestView, TestRequest};
 use crate::state::{Auth, RequestState};
 
-/// A decision that needs network IO, captured to run on a blocking thread.
-///
-/// ```
-/// use clerk_auth_core::{try_authenticate_request, Deferred, Interrupt, Options, TestRequest};
-///
-/// # fn decide(options: &Options) -> Result<clerk_auth_core::RequestState, clerk_auth_core::AuthenticateError> {
-/// let request = TestRequest::get("https://app.example.com/api/me").build();
-/// let state = match try_authenticate_request(&request, options) {
-///     Ok(state) => state,
-///     Err(Interrupt::Failed(e)) => return Err(e),
-///     Err(_) => match Deferred::new(&request, options) {
-///         // An async adapter hands this closure to its blocking pool.
-///         Ok(deferred) => deferred.run()?,
-///         // Too many decisions already wait: answered 503 with `Retry-After: 1`.
-///         Err(refused) => refused,
-///     },
-/// };
-/// # Ok(state)
-/// # }
-/// ```
+/// A decision that needs network IO, captured to run on a blocking thread: what
+/// [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock) carries (see
+/// [`try_authenticate_request`](crate::try_authenticate_request) for the whole sequence).
 pub struct Deferred {
     request: TestRequest,
     options: Options,
@@ -51,7 +36,7 @@ impl Deferred {
     /// instead: signed out, reason `backend-api-budget-exhausted` (`503` with `Retry-After: 1`
     /// on a protected route), with a warning at most once a minute.
     #[allow(clippy::result_large_err)] // The refusal is the state the adapter answers with.
-    pub fn new<R: RequestView + ?Sized>(
+    pub(crate) fn new<R: RequestView + ?Sized>(
         request: &R,
         options: &Options,
     ) -> Result<Self, RequestState> {

@@ -31,7 +31,7 @@
 //! # The Backend API budget (decision 13)
 //!
 //! An opaque token is a value the client chooses freely, so the calls it causes are bounded per
-//! [`Options`] instance by the [`BackendApiBudget`](crate::BackendApiBudget) (set with
+//! [`Options`](crate::Options) instance by the [`BackendApiBudget`](crate::BackendApiBudget) (set with
 //! [`OptionsBuilder::backend_api_budget`](crate::OptionsBuilder::backend_api_budget)):
 //!
 //! * one call in flight per distinct token (with or without the answer cache);
@@ -47,7 +47,7 @@
 //!
 //! # The answer cache
 //!
-//! Positive Backend API answers for opaque tokens are cached per [`Options`] instance for a short
+//! Positive Backend API answers for opaque tokens are cached per [`Options`](crate::Options) instance for a short
 //! time ([`DEFAULT_MACHINE_TOKEN_CACHE_TTL`], 5 s; see
 //! [`OptionsBuilder::machine_token_cache_ttl`](crate::OptionsBuilder::machine_token_cache_ttl)).
 //! The trade-off: **a revoked token keeps working for at most the TTL** on an instance that saw it
@@ -57,7 +57,7 @@
 //! outages nowhere). The cache is keyed by a SHA-256 digest of the token, so it never holds the
 //! secret itself. The TTL runs on the
 //! monotonic clock; the token's own `expiration` (from the answer) is compared with the
-//! configured [`Clock`](crate::Clock), and a cached answer past it is not used.
+//! configured [`Clock`], and a cached answer past it is not used.
 //!
 //! In non-blocking mode ([`try_authenticate_request`](crate::try_authenticate_request)) a cached
 //! answer (positive or a remembered refusal) is used without IO, and a token that is certainly
@@ -577,7 +577,7 @@ impl CachedAnswer {
     }
 }
 
-/// Positive Backend API answers for opaque machine tokens, per [`Options`] instance: a short TTL,
+/// Positive Backend API answers for opaque machine tokens, per [`Options`](crate::Options) instance: a short TTL,
 /// bounded, and the flights (one call in flight per token, cache on or off). See the
 /// [module documentation](self).
 pub(crate) struct MachineTokenCache {

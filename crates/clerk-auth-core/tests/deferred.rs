@@ -1,12 +1,15 @@
 //! Decisions deferred to a blocking thread are bounded per instance: over the bound, the request
 //! is answered at once (signed out, `503`, `Retry-After: 1`) instead of waiting.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 use clerk_auth_core::testing::server::BackendApiServer;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{
-    try_authenticate_request, AuthStatus, Deferred, Interrupt, Options, TestRequest,
-};
+use clerk_auth_core::{try_authenticate_request, AuthStatus, Interrupt, Options, TestRequest};
 
 fn options(server: &BackendApiServer, max: usize) -> Options {
     server
@@ -29,15 +32,15 @@ fn over_the_bound_a_request_is_refused_with_503_and_retry_after() {
     let request = TestRequest::get("https://app.example.com/api/me")
         .bearer(&token)
         .build();
-    // Cold keys: the decision needs IO.
-    assert_eq!(
-        try_authenticate_request(&request, &options).unwrap_err(),
-        Interrupt::WouldBlock
-    );
-
-    let first = Deferred::new(&request, &options).unwrap();
-    let second = Deferred::new(&request, &options).unwrap();
-    let refused = Deferred::new(&request, &options).unwrap_err();
+    // Cold keys: the decision needs IO, and is captured while places are free.
+    let capture = |options: &Options| match try_authenticate_request(&request, options) {
+        Err(Interrupt::WouldBlock(deferred)) => Ok(deferred),
+        Ok(state) => Err(state),
+        Err(Interrupt::Failed(e)) => panic!("{e}"),
+    };
+    let first = capture(&options).unwrap();
+    let second = capture(&options).unwrap();
+    let refused = capture(&options).unwrap_err();
     assert_eq!(refused.status(), AuthStatus::SignedOut);
     assert_eq!(
         refused.reason().map(ToString::to_string).as_deref(),
@@ -58,14 +61,29 @@ fn over_the_bound_a_request_is_refused_with_503_and_retry_after() {
     assert!(api.headers.get("www-authenticate").is_none());
     assert_eq!(server.jwks_fetches(), 0, "a refusal makes no call");
 
-    // A run frees its place when it returns; a dropped one (a cancelled task) too.
+    // A run frees its place when it returns; a dropped one (a cancelled task) too. The keys are
+    // cached after the run, so a handshake nonce (a Backend API call) needs the places now.
     assert!(first.run().unwrap().is_signed_in());
     drop(second);
-    let a = Deferred::new(&request, &options).unwrap();
-    let b = Deferred::new(&request, &options).unwrap();
-    assert!(Deferred::new(&request, &options).is_err());
+    let nonce = TestRequest::get("https://app.example.com/dashboard")
+        .header("sec-fetch-dest", "document")
+        .cookie("__clerk_handshake_nonce", "nonce_deferred")
+        .build();
+    let capture_nonce = |options: &Options| match try_authenticate_request(&nonce, options) {
+        Err(Interrupt::WouldBlock(deferred)) => Ok(deferred),
+        Ok(state) => Err(state),
+        Err(Interrupt::Failed(e)) => panic!("{e}"),
+    };
+    let a = capture_nonce(&options).unwrap();
+    let b = capture_nonce(&options).unwrap();
+    let refused = capture_nonce(&options).unwrap_err();
+    assert_eq!(
+        refused.reason().unwrap().as_str(),
+        "backend-api-budget-exhausted"
+    );
     drop((a, b));
+    assert!(capture_nonce(&options).is_ok());
     // Another instance has places of its own.
     let other = self::options(&server, 1);
-    assert!(Deferred::new(&request, &other).is_ok());
+    assert!(capture(&other).is_ok());
 }

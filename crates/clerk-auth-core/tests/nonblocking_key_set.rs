@@ -110,7 +110,7 @@ fn hammer(options: &Options, token: &str, inline: usize, pool: usize, run: Durat
                             assert!(state.is_signed_in(), "{:?}", state.reason());
                             tally.signed_in.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(Interrupt::WouldBlock) => {
+                        Err(Interrupt::WouldBlock(_)) => {
                             tally.would_block.fetch_add(1, Ordering::Relaxed);
                         }
                         Err(other) => panic!("{other}"),

@@ -6,7 +6,7 @@ use std::ops::Deref;
 
 use clerk_auth_core::state::Rejection;
 use clerk_auth_core::{
-    try_authenticate_request, Deferred, Interrupt, Options, RequestState, RequestView,
+    try_authenticate_request, AuthenticateError, Interrupt, Options, RequestState, RequestView,
 };
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -105,23 +105,16 @@ async fn authenticate(request: &Request<'_>, options: &Options) -> Decision {
     let view = RocketRequest(request);
     match try_authenticate_request(&view, options) {
         Ok(state) => Decision::State(state),
-        Err(Interrupt::WouldBlock) => match Deferred::new(&view, options) {
-            Ok(deferred) => match rocket::tokio::task::spawn_blocking(|| deferred.run()).await {
+        Err(Interrupt::WouldBlock(deferred)) => {
+            match rocket::tokio::task::spawn_blocking(|| deferred.run()).await {
                 Ok(Ok(state)) => Decision::State(state),
                 Ok(Err(error)) => Decision::Failed(error.to_json()),
-                Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
-            },
-            // Too many decisions of this instance already wait: 503 with `Retry-After`.
-            Err(refused) => Decision::State(refused),
-        },
+                Err(_) => Decision::Failed(AuthenticateError::DID_NOT_COMPLETE.to_json()),
+            }
+        }
         Err(Interrupt::Failed(error)) => Decision::Failed(error.to_json()),
-        Err(_) => Decision::Failed(INTERNAL_ERROR_BODY.to_owned()),
     }
 }
-
-/// The `500` body when the blocking decision could not complete.
-const INTERNAL_ERROR_BODY: &str =
-    r#"{"status":"error","message":"the authentication decision did not complete"}"#;
 
 /// Why a guard refused a request. Rocket answers with the status; the [`ClerkAuth`] fairing gives
 /// the response the JSON body and the state's headers.

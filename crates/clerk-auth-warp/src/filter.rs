@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
-    try_authenticate_request, Deferred, Interrupt, Options, RequestState, RequestView,
+    try_authenticate_request, AuthenticateError, Interrupt, Options, RequestState, RequestView,
 };
 use warp::http::{HeaderMap, HeaderValue, Method};
 use warp::path::FullPath;
@@ -74,23 +74,18 @@ fn request() -> impl Filter<Extract = (WarpRequest,), Error = Infallible> + Clon
 }
 
 /// Decides without blocking; only when the core asks for network IO does the decision move to
-/// tokio's blocking pool, within the instance's bound on waiting decisions ([`Deferred`]).
+/// tokio's blocking pool (the core bounds how many wait; over the bound it answers 503 inline).
 async fn decide(options: Options, request: WarpRequest) -> Result<RequestState, ClerkRejection> {
     match try_authenticate_request(&request, &options) {
         Ok(state) => Ok(state),
         Err(Interrupt::Failed(error)) => Err(ClerkRejection::failed(&error)),
-        Err(_would_block) => {
-            let deferred = match Deferred::new(&request, &options) {
-                Ok(deferred) => deferred,
-                // Too many decisions of this instance already wait: 503 with `Retry-After`.
-                Err(refused) => return Ok(refused),
-            };
+        Err(Interrupt::WouldBlock(deferred)) => {
             match tokio::task::spawn_blocking(move || deferred.run()).await {
                 Ok(Ok(state)) => Ok(state),
                 Ok(Err(error)) => Err(ClerkRejection::failed(&error)),
                 Err(join) => {
                     tracing::error!(error = %join, "clerk-auth: the blocking decision did not finish");
-                    Err(ClerkRejection::Failed(reject::INTERNAL_ERROR_BODY.into()))
+                    Err(ClerkRejection::failed(&AuthenticateError::DID_NOT_COMPLETE))
                 }
             }
         }

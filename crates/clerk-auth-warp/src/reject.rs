@@ -9,10 +9,6 @@ use warp::reply::{Reply, Response};
 
 use crate::filter::AuthState;
 
-/// The body of a `500` when the decision task itself failed (it never contains a token).
-pub(crate) const INTERNAL_ERROR_BODY: &str =
-    r#"{"status":"error","message":"the authentication task failed"}"#;
-
 const HANDSHAKE_WITHOUT_LOCATION_BODY: &str =
     r#"{"status":"error","message":"handshake without a redirect location"}"#;
 
@@ -141,7 +137,7 @@ mod tests {
 
     #[tokio::test]
     async fn recover_answers_a_failed_decision_with_json() {
-        let failed = ClerkRejection::Failed(INTERNAL_ERROR_BODY.to_owned());
+        let failed = ClerkRejection::failed(&clerk_auth_core::AuthenticateError::DID_NOT_COMPLETE);
         let response = recover(warp::reject::custom(failed)).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(

@@ -185,11 +185,9 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 .options
                 .sign_in_url()
                 .and_then(|u| Url::parse(u).ok())
-                .ok_or(Interrupt::Failed(
-                    AuthenticateError::SatelliteMisconfigured(
-                        "CLERK_SIGN_IN_URL is not an absolute URL",
-                    ),
-                ))?;
+                .ok_or(Stop::Failed(AuthenticateError::SatelliteMisconfigured(
+                    "CLERK_SIGN_IN_URL is not an absolute URL",
+                )))?;
             let target = crate::handshake::with_query_param_appended(
                 &sign_in,
                 "__clerk_redirect_url",

@@ -141,7 +141,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                     self.may_block(),
                 ) {
                     Some(directives) => directives,
-                    None => return Err(Interrupt::WouldBlock),
+                    None => return Err(Stop::WouldBlock),
                 },
                 None => {
                     tracing::warn!(target: "clerk_auth", "Clerk: no Backend API client to resolve the handshake nonce");
@@ -153,7 +153,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 .options
                 .verifier()
                 .verify_handshake_token_with(token, self.may_block())
-                .ok_or(Interrupt::WouldBlock)?;
+                .ok_or(Stop::WouldBlock)?;
             match verified {
                 Ok(jwt) => jwt
                     .claims()
@@ -239,7 +239,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                         Duration::from_secs(86_400),
                         self.may_block(),
                     )
-                    .ok_or(Interrupt::WouldBlock)?;
+                    .ok_or(Stop::WouldBlock)?;
                 match retried {
                     Ok(jwt) => Ok(Ok(
                         self.signed_in_session(Verified { jwt, entry: None }, headers)

@@ -149,8 +149,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
                 self.options.machine_token_cache_ttl().as_secs()
             )
         });
-        crate::machine::verify(token, self.options.machine(), may_block)
-            .ok_or(Interrupt::WouldBlock)
+        crate::machine::verify(token, self.options.machine(), may_block).ok_or(Stop::WouldBlock)
     }
 
     // ---- §2.2 header token ---------------------------------------------------------------

@@ -3,7 +3,7 @@
 //! The flow follows Clerk's `authenticateRequest` step by step; each step names its section of
 //! the spec. The only IO is through the verifier (keys) and the [`BackendApi`](crate::bapi::BackendApi)
 //! (handshake nonce, refresh), and in non-blocking mode neither is allowed to block: the decision
-//! stops with [`Interrupt::WouldBlock`] and the caller reruns it on a blocking thread.
+//! stops with [`Interrupt::WouldBlock`], carrying the captured decision for a blocking thread.
 
 use std::cell::Cell;
 use std::sync::Arc;
@@ -54,28 +54,49 @@ pub enum AuthenticateError {
 }
 
 impl AuthenticateError {
+    /// What an adapter answers when the blocking task that ran a [`Deferred`](crate::Deferred)
+    /// decision did not complete (it panicked, or the runtime was shutting down).
+    pub const DID_NOT_COMPLETE: Self =
+        Self::Internal("the authentication decision did not complete");
+
     /// The JSON body adapters answer with (`500`): `{"status":"error","message":…}`. It never
-    /// contains a token or key.
+    /// contains a token or key. Every adapter answers an undecidable request with it.
     pub fn to_json(&self) -> String {
         serde_json::json!({ "status": "error", "message": self.to_string() }).to_string()
     }
 }
 
 /// Why [`try_authenticate_request`](crate::try_authenticate_request) did not return a state.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
 pub enum Interrupt {
     /// Deciding needs network IO (a key fetch, a handshake nonce, a refresh, an opaque machine
-    /// token), or would wait on a fetch in progress: capture the request with
-    /// [`Deferred::new`](crate::Deferred::new) and run it on a blocking thread.
+    /// token), or would wait on a fetch in progress: hand the captured decision's
+    /// [`Deferred::run`](crate::Deferred::run) to a blocking thread (`spawn_blocking`,
+    /// `web::block`). It holds one of the instance's places for waiting decisions until it
+    /// returns or is dropped; when none was free, the decision did not interrupt but answered
+    /// `backend-api-budget-exhausted` (see [`Deferred`](crate::Deferred)).
     #[error("the decision needs network IO")]
-    WouldBlock,
+    WouldBlock(crate::Deferred),
     /// The request could not be decided.
     #[error(transparent)]
     Failed(#[from] AuthenticateError),
 }
 
-type Flow<T> = Result<T, Interrupt>;
+/// Why the decision stopped before a state: it needs network IO (in non-blocking mode), or the
+/// request cannot be decided.
+#[derive(Debug)]
+enum Stop {
+    WouldBlock,
+    Failed(AuthenticateError),
+}
+
+impl From<AuthenticateError> for Stop {
+    fn from(e: AuthenticateError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+type Flow<T> = Result<T, Stop>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -93,20 +114,42 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
 }
 
 /// Decides the request without any network IO and without waiting on a fetch in progress: safe
-/// on an async executor thread. Returns [`Interrupt::WouldBlock`] when the decision needs IO; then
-/// run it on a blocking thread (`spawn_blocking`, `web::block`) through
-/// [`Deferred`](crate::Deferred), in that case only. Both give the same state for the same
-/// request.
+/// on an async executor thread. Returns [`Interrupt::WouldBlock`] with the captured decision when
+/// it needs IO; run that on a blocking thread (`spawn_blocking`, `web::block`), in that case
+/// only. Both give the same state for the same request.
+///
+/// ```
+/// use clerk_auth_core::{try_authenticate_request, Interrupt, Options, TestRequest};
+///
+/// # fn decide(options: &Options) -> Result<clerk_auth_core::RequestState, clerk_auth_core::AuthenticateError> {
+/// let request = TestRequest::get("https://app.example.com/api/me").build();
+/// let state = match try_authenticate_request(&request, options) {
+///     Ok(state) => state,
+///     // An async adapter hands this closure to its blocking pool.
+///     Err(Interrupt::WouldBlock(deferred)) => deferred.run()?,
+///     Err(Interrupt::Failed(e)) => return Err(e),
+/// };
+/// # Ok(state)
+/// # }
+/// ```
 pub fn try_authenticate_request<R: RequestView + ?Sized>(
     request: &R,
     options: &Options,
 ) -> Result<RequestState, Interrupt> {
-    run(
+    match run(
         request,
         options,
         Mode::NonBlocking,
         &Recorder::for_tracing(),
-    )
+    ) {
+        Ok(state) => Ok(state),
+        Err(Stop::Failed(e)) => Err(Interrupt::Failed(e)),
+        Err(Stop::WouldBlock) => match crate::Deferred::new(request, options) {
+            Ok(deferred) => Err(Interrupt::WouldBlock(deferred)),
+            // Too many decisions of this instance already wait: answered at once.
+            Err(refused) => Ok(refused),
+        },
+    }
 }
 
 /// [`authenticate_request`] writing its steps to `recorder` (for
@@ -118,9 +161,9 @@ pub(crate) fn explained<R: RequestView + ?Sized>(
 ) -> Result<RequestState, AuthenticateError> {
     match run(request, options, Mode::Blocking, recorder) {
         Ok(state) => Ok(state),
-        Err(Interrupt::Failed(e)) => Err(e),
+        Err(Stop::Failed(e)) => Err(e),
         // Blocking mode never asks to block.
-        Err(Interrupt::WouldBlock) => Err(AuthenticateError::Internal(
+        Err(Stop::WouldBlock) => Err(AuthenticateError::Internal(
             "a blocking decision asked to block",
         )),
     }
@@ -171,11 +214,11 @@ fn run<R: RequestView + ?Sized>(
     });
     let state = match d.dispatch() {
         Ok(state) => state,
-        Err(Interrupt::WouldBlock) => {
+        Err(Stop::WouldBlock) => {
             tracing::trace!(target: "clerk_auth", "decision needs network IO; rerun on a blocking thread");
-            return Err(Interrupt::WouldBlock);
+            return Err(Stop::WouldBlock);
         }
-        Err(Interrupt::Failed(e)) => {
+        Err(Stop::Failed(e)) => {
             trace.note("outcome", || {
                 format!("the request could not be decided: {e}")
             });
@@ -185,7 +228,7 @@ fn run<R: RequestView + ?Sized>(
             if options.diagnostics().should_warn(Condition::Undecidable) {
                 tracing::error!(target: "clerk_auth", error = %e, "Clerk: the request could not be decided (logged at most once a minute)");
             }
-            return Err(Interrupt::Failed(e));
+            return Err(Stop::Failed(e));
         }
     };
     trace.note("outcome", || describe_outcome(&state));
@@ -338,7 +381,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         });
         let result = verifier
             .verify_for_request(Arc::clone(&jwt), entry, self.may_block())
-            .ok_or(Interrupt::WouldBlock)?;
+            .ok_or(Stop::WouldBlock)?;
         crate::diagnostics::record_cache_lookup(hit);
         if self.trace.is_on() {
             let now = self.options.clock().now();

@@ -60,7 +60,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             return Ok(Err(RefreshError::ExpiredSessionTokenMissingSidClaim));
         };
         if self.mode == Mode::NonBlocking {
-            return Err(Interrupt::WouldBlock);
+            return Err(Stop::WouldBlock);
         }
         self.note("§2.8", || {
             "expired token with a refresh cookie on a GET: refreshing through the Backend API"
