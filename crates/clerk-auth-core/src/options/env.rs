@@ -1,34 +1,121 @@
-//! The environment loader: [`Options::from_env`] and [`OptionsBuilder::from_env`], reading
-//! Clerk's standard environment variables ([`ENV_VARS`]).
+//! The environment loader: one table of Clerk's environment variables, each row a name and how
+//! its value applies to the builder. Loading walks the table; [`ENV_VARS`] is derived from it, so
+//! a variable is named once.
 
 use std::time::Duration;
 
 use crate::error::ConfigError;
-use crate::org_sync::OrganizationSyncOptions;
 
 use super::{AcceptsToken, Options, OptionsBuilder};
 
-/// Every environment variable [`Options::from_env`] reads.
-pub const ENV_VARS: [&str; 18] = [
-    "CLERK_SECRET_KEY",
-    "CLERK_PUBLISHABLE_KEY",
-    "CLERK_JWT_KEY",
-    "CLERK_MACHINE_SECRET_KEY",
-    "CLERK_API_URL",
-    "CLERK_API_VERSION",
-    "CLERK_AUTHORIZED_PARTIES",
-    "CLERK_AUDIENCE",
-    "CLERK_DOMAIN",
-    "CLERK_IS_SATELLITE",
-    "CLERK_PROXY_URL",
-    "CLERK_SATELLITE_AUTO_SYNC",
-    "CLERK_SIGN_IN_URL",
-    "CLERK_SIGN_UP_URL",
-    "CLERK_ACCEPTS_TOKEN",
-    "CLERK_ORGANIZATION_PATTERNS",
-    "CLERK_PERSONAL_ACCOUNT_PATTERNS",
-    "CLERK_CLOCK_SKEW_MS",
+/// How one variable's value (set and not empty) applies to the builder; `name` is the variable's,
+/// for error messages.
+type Apply =
+    fn(b: OptionsBuilder, name: &'static str, value: &str) -> Result<OptionsBuilder, ConfigError>;
+
+/// One row of [`TABLE`].
+struct EnvVar {
+    /// The variable's name.
+    name: &'static str,
+    /// How its value applies to the builder.
+    apply: Apply,
+}
+
+/// A row of [`TABLE`].
+const fn row(name: &'static str, apply: Apply) -> EnvVar {
+    EnvVar { name, apply }
+}
+
+/// Every variable, in the order they are read (an error reports the first invalid one).
+const TABLE: &[EnvVar] = &[
+    row("CLERK_SECRET_KEY", |b, _, v| Ok(b.secret_key(v))),
+    row("CLERK_PUBLISHABLE_KEY", |b, _, v| Ok(b.publishable_key(v))),
+    row("CLERK_JWT_KEY", |b, _, v| Ok(b.jwt_key(v))),
+    row("CLERK_MACHINE_SECRET_KEY", |b, _, v| {
+        Ok(b.machine_secret_key(v))
+    }),
+    row("CLERK_API_URL", |b, _, v| Ok(b.api_url(v))),
+    row("CLERK_API_VERSION", |b, _, v| Ok(b.api_version(v))),
+    row("CLERK_AUTHORIZED_PARTIES", |b, _, v| {
+        Ok(b.authorized_parties(list(v)))
+    }),
+    row("CLERK_AUDIENCE", |b, _, v| Ok(b.audience(list(v)))),
+    row("CLERK_DOMAIN", |b, _, v| Ok(b.domain(v))),
+    row("CLERK_IS_SATELLITE", |b, n, v| {
+        Ok(b.is_satellite(parse_bool(n, v)?))
+    }),
+    row("CLERK_PROXY_URL", |b, _, v| Ok(b.proxy_url(v))),
+    row("CLERK_SATELLITE_AUTO_SYNC", |b, n, v| {
+        Ok(b.satellite_auto_sync(parse_bool(n, v)?))
+    }),
+    row("CLERK_SIGN_IN_URL", |b, _, v| Ok(b.sign_in_url(v))),
+    row("CLERK_SIGN_UP_URL", |b, _, v| Ok(b.sign_up_url(v))),
+    row("CLERK_ACCEPTS_TOKEN", |b, _, v| {
+        Ok(b.accepts_token(AcceptsToken::parse(v)?))
+    }),
+    row("CLERK_ORGANIZATION_PATTERNS", |mut b, _, v| {
+        b.config.organization_sync.organization_patterns = list(v);
+        Ok(b)
+    }),
+    row("CLERK_PERSONAL_ACCOUNT_PATTERNS", |mut b, _, v| {
+        b.config.organization_sync.personal_account_patterns = list(v);
+        Ok(b)
+    }),
+    row("CLERK_CLOCK_SKEW_MS", |b, n, v| {
+        Ok(b.clock_skew(parse_millis(n, v)?))
+    }),
 ];
+
+/// Every environment variable [`Options::from_env`] reads.
+pub const ENV_VARS: [&str; TABLE.len()] = names();
+
+/// The names of [`TABLE`], in order.
+const fn names<const N: usize>() -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = TABLE[i].name;
+        i += 1;
+    }
+    out
+}
+
+/// Whether no name appears twice in `names`.
+const fn distinct(names: &[&str]) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if same(names[i], names[j]) {
+                return false;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `a` and `b` are the same text (`==` is not `const`).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const _: () = assert!(
+    distinct(&ENV_VARS),
+    "an environment variable is named twice"
+);
 
 impl Options {
     /// Loads the options from Clerk's standard environment variables ([`ENV_VARS`]; see
@@ -67,74 +154,24 @@ impl OptionsBuilder {
     /// dropped. Booleans accept `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off` (any case).
     /// `CLERK_CLOCK_SKEW_MS` is a whole number of milliseconds.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let list = |name: &str| -> Vec<String> {
-            get(name)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let mut b = Self::default();
-        if let Some(v) = get("CLERK_SECRET_KEY") {
-            b = b.secret_key(v);
-        }
-        if let Some(v) = get("CLERK_PUBLISHABLE_KEY") {
-            b = b.publishable_key(v);
-        }
-        if let Some(v) = get("CLERK_JWT_KEY") {
-            b = b.jwt_key(v);
-        }
-        if let Some(v) = get("CLERK_MACHINE_SECRET_KEY") {
-            b = b.machine_secret_key(v);
-        }
-        if let Some(v) = get("CLERK_API_URL") {
-            b = b.api_url(v);
-        }
-        if let Some(v) = get("CLERK_API_VERSION") {
-            b = b.api_version(v);
-        }
-        b = b
-            .authorized_parties(list("CLERK_AUTHORIZED_PARTIES"))
-            .audience(list("CLERK_AUDIENCE"));
-        if let Some(v) = get("CLERK_DOMAIN") {
-            b = b.domain(v);
-        }
-        if let Some(v) = get("CLERK_IS_SATELLITE") {
-            b = b.is_satellite(parse_bool("CLERK_IS_SATELLITE", &v)?);
-        }
-        if let Some(v) = get("CLERK_PROXY_URL") {
-            b = b.proxy_url(v);
-        }
-        if let Some(v) = get("CLERK_SATELLITE_AUTO_SYNC") {
-            b = b.satellite_auto_sync(parse_bool("CLERK_SATELLITE_AUTO_SYNC", &v)?);
-        }
-        if let Some(v) = get("CLERK_SIGN_IN_URL") {
-            b = b.sign_in_url(v);
-        }
-        if let Some(v) = get("CLERK_SIGN_UP_URL") {
-            b = b.sign_up_url(v);
-        }
-        if let Some(v) = get("CLERK_ACCEPTS_TOKEN") {
-            b = b.accepts_token(AcceptsToken::parse(&v)?);
-        }
-        b = b.organization_sync(OrganizationSyncOptions {
-            organization_patterns: list("CLERK_ORGANIZATION_PATTERNS"),
-            personal_account_patterns: list("CLERK_PERSONAL_ACCOUNT_PATTERNS"),
-        });
-        if let Some(v) = get("CLERK_CLOCK_SKEW_MS") {
-            let ms: u64 = v.trim().parse().map_err(|_| ConfigError::Invalid {
-                name: "CLERK_CLOCK_SKEW_MS",
-                detail: "expected a whole number of milliseconds".to_owned(),
-            })?;
-            b = b.clock_skew(Duration::from_millis(ms));
+        for var in TABLE {
+            if let Some(v) = lookup(var.name).filter(|v| !v.is_empty()) {
+                b = (var.apply)(b, var.name, &v)?;
+            }
         }
         Ok(b)
     }
+}
+
+/// A comma-separated list: items trimmed, empty items dropped.
+fn list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
@@ -145,5 +182,79 @@ fn parse_bool(name: &'static str, value: &str) -> Result<bool, ConfigError> {
             name,
             detail: "expected true or false".to_owned(),
         }),
+    }
+}
+
+/// A whole number of milliseconds.
+fn parse_millis(name: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    let ms: u64 = value.trim().parse().map_err(|_| ConfigError::Invalid {
+        name,
+        detail: "expected a whole number of milliseconds".to_owned(),
+    })?;
+    Ok(Duration::from_millis(ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_vars_are_the_table_in_order() {
+        assert_eq!(
+            ENV_VARS,
+            [
+                "CLERK_SECRET_KEY",
+                "CLERK_PUBLISHABLE_KEY",
+                "CLERK_JWT_KEY",
+                "CLERK_MACHINE_SECRET_KEY",
+                "CLERK_API_URL",
+                "CLERK_API_VERSION",
+                "CLERK_AUTHORIZED_PARTIES",
+                "CLERK_AUDIENCE",
+                "CLERK_DOMAIN",
+                "CLERK_IS_SATELLITE",
+                "CLERK_PROXY_URL",
+                "CLERK_SATELLITE_AUTO_SYNC",
+                "CLERK_SIGN_IN_URL",
+                "CLERK_SIGN_UP_URL",
+                "CLERK_ACCEPTS_TOKEN",
+                "CLERK_ORGANIZATION_PATTERNS",
+                "CLERK_PERSONAL_ACCOUNT_PATTERNS",
+                "CLERK_CLOCK_SKEW_MS",
+            ]
+        );
+        assert!(distinct(&ENV_VARS));
+        assert!(!distinct(&[
+            "CLERK_DOMAIN",
+            "CLERK_AUDIENCE",
+            "CLERK_DOMAIN"
+        ]));
+    }
+
+    #[test]
+    fn lookup_is_called_once_per_variable_in_table_order() {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let b = OptionsBuilder::from_env_with(|name| {
+            seen.borrow_mut().push(name.to_owned());
+            None
+        });
+        assert!(b.is_ok());
+        assert_eq!(*seen.borrow(), ENV_VARS);
+    }
+
+    #[test]
+    fn the_first_invalid_variable_in_table_order_is_reported() {
+        let err = OptionsBuilder::from_env_with(|name| match name {
+            "CLERK_IS_SATELLITE" | "CLERK_CLOCK_SKEW_MS" => Some("bad".to_owned()),
+            _ => None,
+        })
+        .err();
+        assert!(matches!(
+            err,
+            Some(ConfigError::Invalid {
+                name: "CLERK_IS_SATELLITE",
+                ..
+            })
+        ));
     }
 }
