@@ -2,7 +2,11 @@
 
 pub mod auth;
 pub mod claims;
+mod has;
 mod jwt;
+mod kind;
+mod machine;
+mod session;
 
 pub use auth::{
     FactorLevel, Has, MachineAuth, Reverification, SessionAuth, SessionAuthObject, TokenType,
