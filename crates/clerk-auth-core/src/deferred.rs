@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::budget::DeferredPermit;
+use crate::bound::DeferredPermit;
 use crate::decide::{authenticate_request, AuthenticateError};
 use crate::diagnostics::Condition;
 use crate::options::Options;

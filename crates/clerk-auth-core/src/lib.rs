@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 pub mod bapi;
+mod bound;
 mod budget;
 pub mod clock;
 mod decide;
@@ -35,7 +36,8 @@ mod trace;
 pub mod verify;
 
 pub use bapi::{BackendApi, HttpBackendApi};
-pub use budget::{BackendApiBudget, DEFAULT_MAX_DEFERRED_DECISIONS};
+pub use bound::DEFAULT_MAX_DEFERRED_DECISIONS;
+pub use budget::BackendApiBudget;
 pub use clock::{Clock, SystemClock};
 pub use decide::{authenticate_request, try_authenticate_request, AuthenticateError, Interrupt};
 pub use deferred::Deferred;

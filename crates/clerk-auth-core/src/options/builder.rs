@@ -9,7 +9,8 @@ use std::time::Duration;
 use url::Url;
 
 use crate::bapi::{BackendApi, HttpBackendApi};
-use crate::budget::{BackendApiBudget, Budget, DeferredBound};
+use crate::bound::DeferredBound;
+use crate::budget::{BackendApiBudget, Budget};
 use crate::clock::Clock;
 use crate::diagnostics::Diagnostics;
 use crate::error::{

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bapi::BackendApi;
-use crate::budget::{BackendApiBudget, DEFAULT_MAX_DEFERRED_DECISIONS};
+use crate::bound::DEFAULT_MAX_DEFERRED_DECISIONS;
+use crate::budget::BackendApiBudget;
 use crate::clock::{Clock, SystemClock};
 use crate::machine::{DEFAULT_MACHINE_TOKEN_CACHE_CAPACITY, DEFAULT_MACHINE_TOKEN_CACHE_TTL};
 use crate::org_sync::OrganizationSyncOptions;
