@@ -42,8 +42,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
