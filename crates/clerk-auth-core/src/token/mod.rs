@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod claims;
 mod has;
+mod json;
 mod jwt;
 mod kind;
 mod machine;

@@ -40,11 +40,9 @@
 //! Time for all of this is [`Instant`] (monotonic): a wall-clock jump neither expires nor
 //! revives keys.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -52,8 +50,15 @@ use super::{TokenVerifier, VerificationKey};
 use crate::error::{
     TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
-use crate::http::{BapiError, BapiErrorKind, BapiHttp, BapiResponse};
+use crate::http::BapiHttp;
 use crate::token::Jwt;
+
+mod fetch;
+mod retry;
+mod state;
+
+pub(crate) use retry::KeySetRetry;
+use state::{key_of_last_fetch, Plan, Shared, State};
 
 /// Clerk's message for a key set without any usable signing key (`jwk-remote-failed-to-load`).
 pub(crate) const EMPTY_KEY_SET_MESSAGE: &str =
@@ -153,48 +158,6 @@ impl fmt::Debug for JwksConfig {
     }
 }
 
-/// Keys from one successful fetch.
-struct KeySet {
-    keys: HashMap<String, Arc<VerificationKey>>,
-    fetched_at: Instant,
-}
-
-/// The last failed fetch (cleared by a success).
-struct Failure {
-    at: Instant,
-    error: TokenVerificationError,
-    /// Network, 5xx, 429, unreadable body: the stale grace applies.
-    transient: bool,
-}
-
-#[derive(Default)]
-struct State {
-    keys: Option<KeySet>,
-    failure: Option<Failure>,
-    refreshing: bool,
-    last_attempt: Option<Instant>,
-    /// Incremented when a fetch ends (waiters use it to see that "their" fetch finished).
-    generation: u64,
-}
-
-enum Plan {
-    Ready(Result<Arc<VerificationKey>, TokenVerificationError>),
-    /// The key is usable now; start a background refresh (ahead of the TTL, or past it while
-    /// an outage's stale grace lasts).
-    ReadyRefresh(Arc<VerificationKey>),
-    Wait,
-    Fetch,
-}
-
-/// One failed fetch attempt, classified.
-struct FetchFailure {
-    error: TokenVerificationError,
-    /// The `outcome` label of [`JWKS_FETCHES`](crate::telemetry::JWKS_FETCHES).
-    outcome: &'static str,
-    transient: bool,
-    retryable: bool,
-}
-
 /// A [`TokenVerifier`] over Clerk's remote key set, with a per-instance cache.
 /// See the [module documentation](self) for the cache rules.
 ///
@@ -206,17 +169,6 @@ struct FetchFailure {
 /// ```
 pub struct JwksVerifier {
     shared: Arc<Shared>,
-}
-
-/// What the verifier and its background refresh thread share.
-struct Shared {
-    config: JwksConfig,
-    http: BapiHttp,
-    url: String,
-    /// `url` without userinfo: what messages and logs show (decision 15).
-    shown_url: String,
-    state: Mutex<State>,
-    done: Condvar,
 }
 
 impl fmt::Debug for JwksVerifier {
@@ -298,310 +250,6 @@ impl JwksVerifier {
     }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Waits until the fetch running at `generation` has ended.
-    fn wait<'a>(&'a self, st: MutexGuard<'a, State>, generation: u64) -> MutexGuard<'a, State> {
-        self.done
-            .wait_while(st, |s| s.refreshing && s.generation == generation)
-            .unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Decides, under the lock and without IO, what a key lookup for `kid` must do now.
-    /// `may_fetch` is false once this lookup has already fetched or waited.
-    fn plan(&self, st: &State, kid: &str, now: Instant, may_fetch: bool) -> Plan {
-        let cfg = &self.config;
-        let backed_off = st
-            .failure
-            .as_ref()
-            .is_none_or(|f| elapsed(f.at, cfg.failure_backoff, now));
-        if let Some(ks) = &st.keys {
-            if !elapsed(ks.fetched_at, cfg.ttl, now) {
-                if let Some(key) = ks.keys.get(kid) {
-                    // Refresh ahead of the TTL, in the background: no request waits on a
-                    // routine refresh.
-                    let ahead = !st.refreshing
-                        && backed_off
-                        && elapsed(ks.fetched_at, refresh_ahead_after(cfg), now);
-                    return if ahead {
-                        Plan::ReadyRefresh(Arc::clone(key))
-                    } else {
-                        Plan::Ready(Ok(Arc::clone(key)))
-                    };
-                }
-                if may_fetch {
-                    if st.refreshing {
-                        // The running fetch may bring this kid.
-                        return Plan::Wait;
-                    }
-                    let cooled = st
-                        .last_attempt
-                        .is_none_or(|t| elapsed(t, cfg.kid_miss_cooldown, now));
-                    if cooled && backed_off {
-                        return Plan::Fetch;
-                    }
-                }
-                // Decision 12: when the last fetch failed, the kid may be a rotated key the
-                // failed fetch would have brought: report the fetch failure, not the kid.
-                return Plan::Ready(Err(match &st.failure {
-                    Some(f) => f.error.clone(),
-                    None => kid_mismatch(kid),
-                }));
-            }
-        }
-
-        // No keys, or expired keys: stale keys serve only while a transient outage's grace lasts,
-        // and a refresh is retried in the background meanwhile.
-        if let (Some(ks), Some(failure)) = (&st.keys, &st.failure) {
-            let usable_until = cfg.ttl.saturating_add(cfg.stale_grace);
-            if failure.transient && !elapsed(ks.fetched_at, usable_until, now) {
-                if let Some(key) = ks.keys.get(kid) {
-                    return if may_fetch && !st.refreshing && backed_off {
-                        Plan::ReadyRefresh(Arc::clone(key))
-                    } else {
-                        Plan::Ready(Ok(Arc::clone(key)))
-                    };
-                }
-            }
-        }
-        if may_fetch && !st.refreshing && backed_off {
-            return Plan::Fetch;
-        }
-        if may_fetch && st.refreshing {
-            return Plan::Wait;
-        }
-        Plan::Ready(Err(match &st.failure {
-            Some(f) => f.error.clone(),
-            None => failed_to_load(format!("Error loading Clerk JWKS from {}", self.shown_url)),
-        }))
-    }
-
-    /// Marks a fetch as running (the single flight), under the lock.
-    fn begin_fetch(&self, st: &mut State, now: Instant) {
-        st.refreshing = true;
-        st.last_attempt = Some(now);
-    }
-
-    /// Starts a background refresh on a thread of its own, so that no request waits for it.
-    /// Called under the lock; at most one fetch runs at a time.
-    fn spawn_refresh(self: &Arc<Self>, st: &mut State, now: Instant) {
-        self.begin_fetch(st, now);
-        let shared = Arc::clone(self);
-        let spawned = std::thread::Builder::new()
-            .name(REFRESH_THREAD_NAME.to_owned())
-            .spawn(move || {
-                // The outcome is stored in the cache; failures are logged there.
-                let _ = shared.fetch_and_store(now);
-            });
-        if let Err(e) = spawned {
-            tracing::warn!(target: "clerk_auth", error = %e, "Clerk: could not start the key-set refresh thread; the next request that needs the keys will fetch them");
-            st.refreshing = false;
-        }
-    }
-
-    /// Runs the fetch marked by [`begin_fetch`](Self::begin_fetch) (without the lock), stores its
-    /// outcome and wakes the waiters.
-    fn fetch_and_store(&self, now: Instant) -> Result<usize, TokenVerificationError> {
-        let mut guard = FlightGuard {
-            shared: self,
-            armed: true,
-        };
-        tracing::debug!(target: "clerk_auth", url = %self.shown_url, "fetching Clerk JWKS");
-        let outcome = self.fetch(now);
-        guard.armed = false;
-        let label = match &outcome {
-            Ok(_) => "ok",
-            Err(failure) => failure.outcome,
-        };
-        metrics::counter!(crate::telemetry::JWKS_FETCHES, "outcome" => label).increment(1);
-
-        let mut st = self.lock();
-        st.refreshing = false;
-        st.generation = st.generation.wrapping_add(1);
-        let result = match outcome {
-            Ok(keys) => {
-                let count = keys.len();
-                tracing::debug!(url = %self.shown_url, keys = count, "loaded Clerk JWKS");
-                st.keys = Some(KeySet {
-                    keys,
-                    fetched_at: now,
-                });
-                st.failure = None;
-                Ok(count)
-            }
-            Err(failure) => {
-                tracing::warn!(
-                    url = %self.shown_url,
-                    reason = %failure.error.reason,
-                    message = %failure.error.message,
-                    transient = failure.transient,
-                    "failed to load Clerk JWKS"
-                );
-                if !failure.transient {
-                    // A refusal: expired keys must not be revived by a later transient failure.
-                    let expired = st
-                        .keys
-                        .as_ref()
-                        .is_some_and(|ks| elapsed(ks.fetched_at, self.config.ttl, Instant::now()));
-                    if expired {
-                        st.keys = None;
-                    }
-                }
-                let error = failure.error.clone();
-                st.failure = Some(Failure {
-                    at: Instant::now(),
-                    error: failure.error,
-                    transient: failure.transient,
-                });
-                Err(error)
-            }
-        };
-        self.done.notify_all();
-        result
-    }
-
-    /// Fetches and parses the key set, with retries, within the fetch budget.
-    fn fetch(&self, start: Instant) -> Result<HashMap<String, Arc<VerificationKey>>, FetchFailure> {
-        let cfg = &self.config;
-        if cfg.secret_key.is_empty() {
-            return Err(FetchFailure {
-                error: failed_to_load("Failed to load JWKS from Clerk Backend or Frontend API."),
-                outcome: "secret-key-missing",
-                transient: false,
-                retryable: false,
-            });
-        }
-        let mut backoff = cfg.retry_backoff;
-        let mut attempt: u32 = 0;
-        loop {
-            attempt = attempt.saturating_add(1);
-            let remaining = cfg.fetch_budget.saturating_sub(start.elapsed());
-            let timeout = cfg.timeout.min(remaining).max(Duration::from_millis(1));
-            let outcome = self
-                .http
-                .get_with_timeout("/jwks", &[], &cfg.secret_key, timeout);
-            let failure = match self.classify(outcome) {
-                Ok(keys) => return Ok(keys),
-                Err(failure) => failure,
-            };
-            if !failure.retryable || attempt >= cfg.max_attempts {
-                return Err(failure);
-            }
-            let pause = jitter(backoff);
-            // Only retry if the pause plus a useful attempt still fit in the budget.
-            let needed = pause.saturating_add(cfg.timeout.min(Duration::from_millis(100)));
-            if start.elapsed().saturating_add(needed) >= cfg.fetch_budget {
-                return Err(failure);
-            }
-            std::thread::sleep(pause);
-            backoff = backoff.saturating_mul(2);
-        }
-    }
-
-    fn classify(
-        &self,
-        outcome: Result<BapiResponse, BapiError>,
-    ) -> Result<HashMap<String, Arc<VerificationKey>>, FetchFailure> {
-        let response = match outcome {
-            Ok(r) => r,
-            Err(e) => {
-                let (transient, retryable, outcome) = match e.kind {
-                    BapiErrorKind::Timeout | BapiErrorKind::Network => {
-                        (true, true, "network-error")
-                    }
-                    BapiErrorKind::ResponseTooLarge => (true, false, "invalid-body"),
-                    BapiErrorKind::InvalidRequest => (false, false, "network-error"),
-                };
-                // The transport library's text goes to the log only (decision 15).
-                tracing::warn!(url = %self.shown_url, error = %e, "Clerk JWKS request failed");
-                return Err(FetchFailure {
-                    outcome,
-                    error: failed_to_load(format!(
-                        "Error loading Clerk JWKS from {}",
-                        self.shown_url
-                    )),
-                    transient,
-                    retryable,
-                });
-            }
-        };
-
-        if !response.is_success() {
-            let json: Option<Value> = serde_json::from_slice(&response.body).ok();
-            if let Some(message) = clerk_key_invalid_message(json.as_ref()) {
-                return Err(FetchFailure {
-                    error: TokenVerificationError::new(
-                        TokenVerificationErrorReason::SecretKeyInvalid,
-                        message,
-                    )
-                    .with_action(TokenVerificationErrorAction::ContactSupport),
-                    outcome: "secret-key-invalid",
-                    transient: false,
-                    retryable: false,
-                });
-            }
-            let status = response.status;
-            let outcome = match status {
-                // The client never follows redirects (the secret must only go to the
-                // configured host): a redirect is a transient failure (decision 12).
-                300..=399 => "redirect",
-                429 => "http-429",
-                500.. => "http-5xx",
-                _ => "http-4xx",
-            };
-            return Err(FetchFailure {
-                outcome,
-                error: failed_to_load(format!(
-                    "Error loading Clerk JWKS from {} with code={status}",
-                    self.shown_url
-                )),
-                transient: status >= 500 || status == 429 || (300..=399).contains(&status),
-                retryable: status >= 500,
-            });
-        }
-
-        let Ok(json) = serde_json::from_slice::<Value>(&response.body) else {
-            return Err(FetchFailure {
-                error: failed_to_load(format!(
-                    "Error loading Clerk JWKS from {}: the response is not JSON",
-                    self.shown_url
-                )),
-                outcome: "invalid-body",
-                transient: true,
-                retryable: false,
-            });
-        };
-        let mut keys = HashMap::new();
-        if let Some(list) = json.get("keys").and_then(Value::as_array) {
-            for jwk in list {
-                let Some(kid) = jwk.get("kid").and_then(Value::as_str) else {
-                    continue;
-                };
-                match VerificationKey::from_jwk(jwk) {
-                    Ok(key) => {
-                        keys.insert(kid.to_owned(), Arc::new(key));
-                    }
-                    Err(e) => {
-                        tracing::warn!(kid, error = %e, "ignoring an unusable key of the Clerk JWKS");
-                    }
-                }
-            }
-        }
-        if keys.is_empty() {
-            return Err(FetchFailure {
-                error: failed_to_load(EMPTY_KEY_SET_MESSAGE),
-                outcome: "empty",
-                transient: false,
-                retryable: false,
-            });
-        }
-        Ok(keys)
-    }
-}
-
 impl TokenVerifier for JwksVerifier {
     fn key(&self, jwt: &Jwt) -> Result<Arc<VerificationKey>, TokenVerificationError> {
         let shared = &self.shared;
@@ -668,70 +316,6 @@ impl TokenVerifier for JwksVerifier {
     }
 }
 
-/// After a fetch that succeeded: `kid`'s key from it (whatever the TTL), or `jwk-kid-mismatch`.
-fn key_of_last_fetch(
-    st: &State,
-    kid: &str,
-) -> Option<Result<Arc<VerificationKey>, TokenVerificationError>> {
-    let ks = st.keys.as_ref()?;
-    Some(
-        ks.keys
-            .get(kid)
-            .map(Arc::clone)
-            .ok_or_else(|| kid_mismatch(kid)),
-    )
-}
-
-/// Ends the flight if the fetch unwinds, so waiters are never stuck.
-struct FlightGuard<'a> {
-    shared: &'a Shared,
-    armed: bool,
-}
-
-impl Drop for FlightGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let mut st = self.shared.lock();
-            st.refreshing = false;
-            st.generation = st.generation.wrapping_add(1);
-            self.shared.done.notify_all();
-        }
-    }
-}
-
-/// The name of the thread a background refresh runs on.
-const REFRESH_THREAD_NAME: &str = "clerk-auth-jwks-refresh";
-
-/// How long after a fetch its keys are refreshed ahead, in the background.
-/// Reads a key-set answer as a fetch does, without the network (fuzzing only).
-#[cfg(fuzzing)]
-impl JwksVerifier {
-    pub(crate) fn fuzz_classify(
-        &self,
-        response: BapiResponse,
-    ) -> Result<HashMap<String, Arc<VerificationKey>>, TokenVerificationError> {
-        self.shared.classify(Ok(response)).map_err(|f| f.error)
-    }
-}
-
-fn refresh_ahead_after(cfg: &JwksConfig) -> Duration {
-    cfg.ttl.saturating_mul(cfg.refresh_at_percent.min(100)) / 100
-}
-
-/// Whether at least `d` has passed from `since` to `now`.
-fn elapsed(since: Instant, d: Duration, now: Instant) -> bool {
-    now.saturating_duration_since(since) >= d
-}
-
-/// `d` × a factor in [1, 1.5), from the clock's sub-second noise.
-fn jitter(d: Duration) -> Duration {
-    let noise = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|t| t.subsec_nanos() % 500)
-        .unwrap_or(0);
-    d.saturating_add(d.saturating_mul(noise) / 1000)
-}
-
 fn failed_to_load(message: impl Into<std::borrow::Cow<'static, str>>) -> TokenVerificationError {
     TokenVerificationError::new(TokenVerificationErrorReason::JwkRemoteFailedToLoad, message)
         .with_action(TokenVerificationErrorAction::ContactSupport)
@@ -771,46 +355,6 @@ fn kid_string(jwt: &Jwt) -> String {
             .collect::<Vec<_>>()
             .join(","),
         Some(other) => other.to_string(),
-    }
-}
-
-/// The message of the first `errors[]` entry whose code is `clerk_key_invalid`.
-fn clerk_key_invalid_message(json: Option<&Value>) -> Option<String> {
-    json?
-        .get("errors")?
-        .as_array()?
-        .iter()
-        .find(|e| e.get("code").and_then(Value::as_str) == Some("clerk_key_invalid"))
-        .map(|e| {
-            e.get("message")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        })
-}
-
-/// Whether a background key-set retry runs for one configured instance (held by
-/// [`Options`](crate::Options)): the [self-check](crate::self_check) starts one only when none runs, however often it is called.
-#[derive(Debug, Default)]
-pub(crate) struct KeySetRetry(Arc<AtomicBool>);
-
-impl KeySetRetry {
-    /// Claims the right to start the retry thread: `Some(claim)` when none runs (the claim is
-    /// released when dropped, by the thread when it ends), `None` when one already runs.
-    pub(crate) fn claim(&self) -> Option<RetryClaim> {
-        self.0
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-            .then(|| RetryClaim(Arc::clone(&self.0)))
-    }
-}
-
-/// The running retry of one instance; releases it on drop.
-pub(crate) struct RetryClaim(Arc<AtomicBool>);
-
-impl Drop for RetryClaim {
-    fn drop(&mut self) {
-        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -864,25 +408,5 @@ mod tests {
                 "Failed to load JWKS from Clerk Backend or Frontend API.".into()
             ))
         );
-    }
-
-    #[test]
-    fn clerk_key_invalid_is_found_among_errors() {
-        let json = serde_json::json!({"errors": [
-            {"code": "other", "message": "x"},
-            {"code": "clerk_key_invalid", "message": "bad key"}
-        ]});
-        assert_eq!(
-            clerk_key_invalid_message(Some(&json)).as_deref(),
-            Some("bad key")
-        );
-        assert_eq!(clerk_key_invalid_message(None), None);
-    }
-
-    #[test]
-    fn jitter_stays_within_bounds() {
-        let d = Duration::from_millis(100);
-        let j = jitter(d);
-        assert!(j >= d && j < Duration::from_millis(150));
     }
 }
