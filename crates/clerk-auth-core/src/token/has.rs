@@ -7,7 +7,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use super::claims::{prefix_with_org, split_by_scope};
-use super::session::SessionAuth;
+use super::session::{SessionAuth, SessionAuthObject};
 
 /// The parameters of Clerk's `has()` (§4.4): each dimension that is set must pass, and at least
 /// one must be set (`Has::default()` is never satisfied).
@@ -196,6 +196,13 @@ impl FromStr for Reverification {
             "lax" => Ok(Self::Lax),
             _ => Err(UnknownReverification(s.to_owned())),
         }
+    }
+}
+
+impl SessionAuthObject {
+    /// Clerk's `has()`: always false when signed out.
+    pub fn has(&self, check: &Has) -> bool {
+        self.session().is_some_and(|s| s.has(check))
     }
 }
 

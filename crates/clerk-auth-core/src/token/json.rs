@@ -9,8 +9,28 @@ use std::sync::OnceLock;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::jwt::{invalid, B64URL, MAX_JSON_DEPTH};
-use crate::error::TokenVerificationError;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+
+use crate::error::{TokenVerificationError, TokenVerificationErrorReason};
+
+/// The deepest JSON nesting accepted in a header or payload (decision 9).
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// Base64url, padding optional, trailing bits must be zero (Clerk's `base64url.parse(.., {loose})`).
+pub(super) const B64URL: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(false),
+);
+
+/// A `token-invalid` error with `message`.
+pub(super) fn invalid(
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> TokenVerificationError {
+    TokenVerificationError::new(TokenVerificationErrorReason::TokenInvalid, message)
+}
 
 /// One decoded JSON object: the members named in `names` parsed in one pass (no map, no key
 /// copies), and the whole object as a [`Map`], built only when asked for.

@@ -5,27 +5,15 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::json::{decode_segment, members_distinct, with_scratch, Segment};
-use crate::error::{TokenVerificationError, TokenVerificationErrorReason};
+pub use super::json::MAX_JSON_DEPTH;
+use super::json::{decode_segment, invalid, members_distinct, with_scratch, Segment, B64URL};
+use crate::error::TokenVerificationError;
 
 /// The longest token accepted, in bytes (decision 9). Longer tokens are `token-invalid`.
 pub const MAX_TOKEN_LEN: usize = 16 * 1024;
-
-/// The deepest JSON nesting accepted in a header or payload (decision 9).
-pub const MAX_JSON_DEPTH: usize = 32;
-
-/// Base64url, padding optional, trailing bits must be zero (Clerk's `base64url.parse(.., {loose})`).
-pub(super) const B64URL: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::URL_SAFE,
-    GeneralPurposeConfig::new()
-        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-        .with_decode_allow_trailing_bits(false),
-);
 
 const FORM_MESSAGE: &str = "Invalid JWT form. A JWT consists of three parts separated by dots.";
 
@@ -244,16 +232,10 @@ impl fmt::Debug for Jwt {
     }
 }
 
-/// A `token-invalid` error with `message`.
-pub(super) fn invalid(
-    message: impl Into<std::borrow::Cow<'static, str>>,
-) -> TokenVerificationError {
-    TokenVerificationError::new(TokenVerificationErrorReason::TokenInvalid, message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::TokenVerificationErrorReason;
 
     fn b64(s: &str) -> String {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)

@@ -11,7 +11,6 @@ use serde_json::{Map, Value};
 use super::claims::{
     decode_org_permissions, is_truthy, is_v2, split_by_scope, truthy_str, ClaimsError,
 };
-use super::has::Has;
 use super::jwt::Jwt;
 use super::kind::TokenType;
 
@@ -236,11 +235,6 @@ impl SessionAuthObject {
     /// Clerk's `isAuthenticated`.
     pub fn is_authenticated(&self) -> bool {
         matches!(self, Self::SignedIn(_))
-    }
-
-    /// Clerk's `has()`: always false when signed out.
-    pub fn has(&self, check: &Has) -> bool {
-        self.session().is_some_and(|s| s.has(check))
     }
 }
 
