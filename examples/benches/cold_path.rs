@@ -43,7 +43,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -56,6 +56,10 @@ use openssl::rsa::Padding;
 
 #[path = "support/floor.rs"]
 mod floor;
+#[path = "../../crates/clerk-auth-core/benches/support/bench_support.rs"]
+mod support;
+
+use support::{thread_cpu, Pool};
 
 const ADAPTERS: [(&str, &str); 3] = [
     ("actix", env!("CARGO_BIN_EXE_actix")),
@@ -112,17 +116,6 @@ fn process_cpu_secs(pid: u32, ticks: f64) -> f64 {
     (utime + stime) / ticks
 }
 
-/// CPU time of the calling thread, in nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
-fn thread_cpu_ns() -> Option<u64> {
-    // CLOCK_THREAD_CPUTIME_ID: exact to the nanosecond (`/proc/thread-self/schedstat` advances
-    // only at the scheduler's ticks on these machines, 4 ms: ±15 % on a 30 ms sample).
-    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-    u64::try_from(t.tv_sec)
-        .ok()?
-        .checked_mul(1_000_000_000)?
-        .checked_add(u64::try_from(t.tv_nsec).ok()?)
-}
-
 /// The floor's crypto: one RSA PKCS#1 v1.5 SHA-256 verify with a key and an `EVP_PKEY_CTX`
 /// prepared once, plus the SHA-256 of the signing input.
 struct RawVerify {
@@ -160,82 +153,20 @@ impl RawVerify {
     }
 
     /// Microseconds of CPU per verify: the median of 5 samples of 1 000 verifies (thread CPU
-    /// time; wall time where that clock is missing).
+    /// time).
     fn cpu_us(&mut self) -> f64 {
         const N: u32 = 1_000;
         let samples: Vec<f64> = (0..5)
             .map(|_| {
-                let (cpu, wall) = (thread_cpu_ns(), Instant::now());
+                let start = thread_cpu();
                 for _ in 0..N {
                     assert!(self.verify());
                 }
-                let ns = match (cpu, thread_cpu_ns()) {
-                    (Some(a), Some(b)) => (b - a) as f64,
-                    _ => wall.elapsed().as_nanos() as f64,
-                };
+                let ns = (thread_cpu() - start).as_nanos() as f64;
                 ns / 1_000.0 / f64::from(N)
             })
             .collect();
         median(&samples)
-    }
-}
-
-/// Distinct valid tokens (iat now, ttl 1 h), minted on demand on two threads.
-struct Pool<'k> {
-    keys: &'k KeyPair,
-    issued_at: SystemTime,
-    tokens: Vec<String>,
-    minting: Duration,
-}
-
-impl<'k> Pool<'k> {
-    fn new(keys: &'k KeyPair) -> Self {
-        Self {
-            keys,
-            issued_at: SystemTime::now(),
-            tokens: Vec::new(),
-            minting: Duration::ZERO,
-        }
-    }
-
-    fn mint(keys: &KeyPair, issued_at: SystemTime, i: usize) -> String {
-        TokenMinter::new(keys)
-            .issued_at(issued_at)
-            .ttl(Duration::from_secs(3600))
-            .subject(&format!("user_cold_{i}"))
-            .sid(&format!("sess_cold_{i}"))
-            .mint()
-    }
-
-    /// Makes sure the pool holds at least `len` tokens.
-    fn ensure(&mut self, len: usize) {
-        let from = self.tokens.len();
-        if len <= from {
-            return;
-        }
-        let start = Instant::now();
-        let (keys, issued_at) = (self.keys, self.issued_at);
-        let mut halves: Vec<Vec<String>> = thread::scope(|s| {
-            let handles: Vec<_> = (0..2)
-                .map(|half| {
-                    s.spawn(move || {
-                        (from + half..len)
-                            .step_by(2)
-                            .map(|i| Self::mint(keys, issued_at, i))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let (odd, even) = (halves.pop().unwrap(), halves.pop().unwrap());
-        let mut odd = odd.into_iter();
-        for token in even {
-            self.tokens.push(token);
-            self.tokens.extend(odd.next());
-        }
-        self.tokens.extend(odd);
-        self.minting += start.elapsed();
     }
 }
 
@@ -785,7 +716,7 @@ fn main() {
     );
 
     let keys = KeyPair::generate();
-    let mut pool = Pool::new(&keys);
+    let mut pool = Pool::new(&keys, "cold");
     pool.ensure(1);
     let mut raw = RawVerify::new(&keys.public_pem(), &pool.tokens[0]);
 

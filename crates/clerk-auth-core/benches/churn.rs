@@ -20,13 +20,12 @@
 
 use std::cell::RefCell;
 use std::hint::black_box;
-use std::thread;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clerk_auth_core::options::DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY;
-use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::{try_authenticate_request, Options, TestRequest};
 use criterion::{criterion_group, criterion_main, Criterion};
 use openssl::md::Md;
@@ -36,49 +35,10 @@ use openssl::rsa::Padding;
 
 const SAMPLES: usize = 10;
 
-/// Distinct valid tokens (iat now, ttl 1 h), minted on two threads.
-struct Pool<'k> {
-    keys: &'k KeyPair,
-    issued_at: SystemTime,
-    tokens: Vec<String>,
-}
+#[path = "support/bench_support.rs"]
+mod support;
 
-impl Pool<'_> {
-    fn ensure(&mut self, len: usize) {
-        let from = self.tokens.len();
-        if len <= from {
-            return;
-        }
-        let (keys, issued_at) = (self.keys, self.issued_at);
-        let mut halves: Vec<Vec<String>> = thread::scope(|s| {
-            let handles: Vec<_> = (0..2)
-                .map(|half| {
-                    s.spawn(move || {
-                        (from + half..len)
-                            .step_by(2)
-                            .map(|i| {
-                                TokenMinter::new(keys)
-                                    .issued_at(issued_at)
-                                    .ttl(Duration::from_secs(3600))
-                                    .subject(&format!("user_churn_{i}"))
-                                    .sid(&format!("sess_churn_{i}"))
-                                    .mint()
-                            })
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect()
-        });
-        let (odd, even) = (halves.pop().unwrap(), halves.pop().unwrap());
-        let mut odd = odd.into_iter();
-        for token in even {
-            self.tokens.push(token);
-            self.tokens.extend(odd.next());
-        }
-        self.tokens.extend(odd);
-    }
-}
+use support::{CpuTimer, Pool};
 
 fn request(token: &str) -> TestRequest {
     TestRequest::get("https://app.example.com/api/me")
@@ -88,44 +48,6 @@ fn request(token: &str) -> TestRequest {
         .header("accept-encoding", "gzip, br")
         .header("authorization", format!("Bearer {token}"))
         .build()
-}
-
-/// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`), or wall time where that is
-/// missing: on a shared machine, time other processes take the core from the bench is not
-/// counted.
-enum CpuTimer {
-    Cpu(u64),
-    Wall(Instant),
-}
-
-impl CpuTimer {
-    fn thread_cpu_ns() -> Option<u64> {
-        // CLOCK_THREAD_CPUTIME_ID: exact to the nanosecond (`/proc/thread-self/schedstat` advances
-        // only at the scheduler's ticks on these machines, 4 ms: ±15 % on a 30 ms sample).
-        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
-        u64::try_from(t.tv_sec)
-            .ok()?
-            .checked_mul(1_000_000_000)?
-            .checked_add(u64::try_from(t.tv_nsec).ok()?)
-    }
-
-    fn start() -> Self {
-        match Self::thread_cpu_ns() {
-            Some(ns) => Self::Cpu(ns),
-            None => Self::Wall(Instant::now()),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        match self {
-            Self::Cpu(start) => Duration::from_nanos(
-                Self::thread_cpu_ns()
-                    .unwrap_or(*start)
-                    .saturating_sub(*start),
-            ),
-            Self::Wall(start) => start.elapsed(),
-        }
-    }
 }
 
 /// Per-iteration time of the last `SAMPLES` calls of an `iter_custom` routine (criterion's
@@ -150,11 +72,7 @@ fn bench(c: &mut Criterion) {
 
     // Fill the cache to its default capacity with tokens of their own.
     let capacity = DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY as usize;
-    let mut pool = Pool {
-        keys,
-        issued_at: SystemTime::now(),
-        tokens: Vec::new(),
-    };
+    let mut pool = Pool::new(keys, "churn");
     let start = Instant::now();
     pool.ensure(capacity + 20_000);
     eprintln!(
