@@ -19,10 +19,6 @@ pub const INTERRUPT_PATH: &str = "/__clerk_auth/interrupted";
 /// The rank of the route at [`INTERRUPT_PATH`].
 const INTERRUPT_RANK: isize = -1000;
 
-/// The `500` body for a handshake state without a redirect location.
-const HANDSHAKE_ERROR_BODY: &str =
-    r#"{"status":"error","message":"handshake required but no redirect location"}"#;
-
 /// The fairing that authenticates every request with Clerk.
 ///
 /// - On ignite it manages the options (the guards find them there) and mounts one internal route
@@ -192,7 +188,11 @@ impl Fairing for ClerkAuth {
                 response.remove_header("Content-Type");
                 response.set_sized_body(0, std::io::Cursor::new(""));
             }
-            _ => set_json(response, Status::InternalServerError, HANDSHAKE_ERROR_BODY),
+            _ => set_json(
+                response,
+                Status::InternalServerError,
+                state.server_error_json(),
+            ),
         }
         for (name, value) in state.headers() {
             // Rocket headers are text; a value that is not UTF-8 cannot be sent through it.
