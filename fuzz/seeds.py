@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed inputs of every fuzz target into fuzz/seeds/<target>/ from the committed JSON
-vectors (crates/clerk-auth-core/tests/vectors/*.json): requests, tokens (as claims the target
+vectors (crates/clerk-auth-vectors/vectors/*.json): requests, tokens (as claims the target
 mints at run time, see fuzz/src/lib.rs), Backend API answers, configurations and patterns.
 
 `fuzz/run.sh --seed` runs this, then minimises the seeds into fuzz/corpus/<target>/ (cargo fuzz
@@ -14,7 +14,7 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent
-VECTORS = ROOT.parent / "crates" / "clerk-auth-core" / "tests" / "vectors"
+VECTORS = ROOT.parent / "crates" / "clerk-auth-conformance" / "vectors"
 OUT = ROOT / "seeds"
 
 written = {}

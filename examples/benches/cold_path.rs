@@ -47,8 +47,8 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use clerk_auth_core::testing::client;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_vectors::client;
 use openssl::md::Md;
 use openssl::pkey::PKey;
 use openssl::pkey_ctx::PkeyCtx;

@@ -30,10 +30,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clerk_auth_core::bapi::{BapiError, RefreshRequest};
 use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
-use clerk_auth_core::{
-    AcceptsToken, BackendApi, Options, OrganizationSyncOptions, TestRequest, TokenType,
-    TokenVerificationError, TokenVerificationErrorReason, TokenVerifier, VerificationKey,
-};
+use clerk_auth_core::{AcceptsToken, BackendApi, Options, OrganizationSyncOptions, TokenType, TokenVerificationError, TokenVerificationErrorReason, TokenVerifier, VerificationKey};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
 use serde_json::Value;
 
 /// The fixed time of every case (Unix seconds).
@@ -189,8 +188,8 @@ impl Case {
     }
 
     /// The request.
-    pub fn request(&self) -> TestRequest {
-        let mut b = TestRequest::builder(self.method.clone(), self.url.clone());
+    pub fn request(&self) -> OwnedRequest {
+        let mut b = TestRequest::new(self.method.clone(), self.url.clone());
         for (name, value) in &self.headers {
             b = b.header(name, value);
         }

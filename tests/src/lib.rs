@@ -1,5 +1,5 @@
 //! The conformance suite's runner: the core's committed decision vectors
-//! (`crates/clerk-auth-core/tests/vectors/*.json`), each sent over real HTTP to a framework's
+//! (`crates/clerk-auth-vectors/vectors/*.json`), each sent over real HTTP to a framework's
 //! example server started on 127.0.0.1 with the vector's configuration.
 //!
 //! A vector's expected state maps to HTTP as every adapter must answer it (decision 11): a state
@@ -14,8 +14,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use clerk_auth_core::testing::vectors::{Prepared, Vector};
 use clerk_auth_core::{ConfigError, Options};
+use clerk_auth_vectors::vectors::{Prepared, Vector};
 
 /// The headers an adapter must reproduce exactly; others (date, content-type, server, …) are the
 /// framework's own.
@@ -34,7 +34,7 @@ const AUTH_HEADERS: &[&str] = &[
 pub fn prepared_vectors() -> Vec<Prepared> {
     let dir = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../crates/clerk-auth-core/tests/vectors"
+        "/../crates/clerk-auth-vectors/vectors"
     );
     let vectors = Vector::load_dir(dir).unwrap_or_else(|e| panic!("vectors: {e}"));
     vectors

@@ -254,7 +254,7 @@ fn append_headers(dst: &mut HeaderMap, state: &RequestState) {
 #[cfg(test)]
 mod tests {
     use actix_web::test::TestRequest as ActixTestRequest;
-    use clerk_auth_core::TestRequest;
+    use clerk_auth_core::OwnedRequest;
 
     use super::*;
 
@@ -278,7 +278,7 @@ mod tests {
         let mut seen = 0;
         view.visit_headers(&mut |_, _| seen += 1);
         assert_eq!(seen, 4);
-        let owned = TestRequest::capture(&view);
+        let owned = OwnedRequest::capture(&view);
         assert_eq!(owned.url(), "/a/b?c=d");
         assert_eq!(owned.header_all("cookie").count(), 2);
     }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
-use clerk_auth_core::testing::client::{agent, get, Reply};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
 use clerk_auth_core::{AcceptsToken, Options};
+use clerk_auth_vectors::client::{agent, get, Reply};
 use serde_json::json;
 use support::{serve, Server};
 

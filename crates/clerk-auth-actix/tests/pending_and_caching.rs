@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 
 use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, OptionsBuilder};
+use clerk_auth_vectors::client::{agent, get};
 use serde_json::json;
 use support::{serve, Server};
 

@@ -9,12 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use actix_web::{web, HttpResponse};
 use clerk_auth_actix::{AuthState, ClerkAuth, ClerkAuthError, SignedIn};
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{
-    authenticate_request, ConfigError, Has, Options, OptionsBuilder, TestRequest,
-};
+use clerk_auth_core::{authenticate_request, ConfigError, Has, Options, OptionsBuilder};
+use clerk_auth_vectors::client::{agent, get};
 use serde_json::json;
 
 mod support;

@@ -23,9 +23,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
-use clerk_auth_core::request::TestRequestBuilder;
 use clerk_auth_core::{
-    explain_request, self_check, Clock, OptionsBuilder, SelfCheckReport, TestRequest,
+    explain_request, self_check, Clock, OptionsBuilder, OwnedRequest, SelfCheckReport,
 };
 
 /// The command line.
@@ -88,10 +87,10 @@ impl std::error::Error for UsageError {}
 impl ExplainArgs {
     /// The request these arguments describe. As `curl` does, `Host` comes from the URL unless a
     /// `-H 'Host: …'` is given.
-    pub fn request(&self) -> Result<TestRequest, UsageError> {
+    pub fn request(&self) -> Result<OwnedRequest, UsageError> {
         let url = url::Url::parse(&self.url)
             .map_err(|e| UsageError(format!("the URL {:?} is not absolute: {e}", self.url)))?;
-        let mut builder: TestRequestBuilder = TestRequest::builder(&self.method, self.url.clone());
+        let mut headers: Vec<(&str, String)> = Vec::new();
         let mut has_host = false;
         for header in &self.headers {
             let (name, value) = header.split_once(':').ok_or_else(|| {
@@ -105,7 +104,7 @@ impl ExplainArgs {
                 return Err(UsageError("a header has an empty name".to_owned()));
             }
             has_host |= name.eq_ignore_ascii_case("host");
-            builder = builder.header(name, value.trim());
+            headers.push((name, value.trim().to_owned()));
         }
         if !has_host {
             if let Some(host) = url.host_str() {
@@ -113,7 +112,7 @@ impl ExplainArgs {
                     Some(port) => format!("{host}:{port}"),
                     None => host.to_owned(),
                 };
-                builder = builder.header("host", host);
+                headers.push(("host", host));
             }
         }
         if !self.cookies.is_empty() {
@@ -125,12 +124,12 @@ impl ExplainArgs {
                     )));
                 }
             }
-            builder = builder.header("cookie", self.cookies.join("; "));
+            headers.push(("cookie", self.cookies.join("; ")));
         }
         if let Some(referer) = &self.referer {
-            builder = builder.header("referer", referer);
+            headers.push(("referer", referer.clone()));
         }
-        Ok(builder.build())
+        Ok(OwnedRequest::new(&self.method, &self.url, headers))
     }
 }
 
@@ -253,7 +252,7 @@ mod tests {
         }
     }
 
-    fn header<'a>(r: &'a TestRequest, name: &str) -> Option<&'a str> {
+    fn header<'a>(r: &'a OwnedRequest, name: &str) -> Option<&'a str> {
         r.headers()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| std::str::from_utf8(v).unwrap())

@@ -24,9 +24,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::verify::{Verifier, VerifyOptions};
-use clerk_auth_core::{try_authenticate_request, Options, SystemClock, TestRequest};
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{try_authenticate_request, Options, SystemClock};
 
 const MODES: [&str; 2] = ["verifier", "decision"];
 /// Tokens verified before the first reading (one-time set-up of the crypto library, the
@@ -45,7 +47,7 @@ fn rss() -> u64 {
     kb * 1024
 }
 
-fn request(token: &str) -> TestRequest {
+fn request(token: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/api/me")
         .header("host", "app.example.com")
         .header("authorization", format!("Bearer {token}"))
@@ -150,7 +152,7 @@ fn child(mode: &str, n: usize) {
                 assert!(state.is_signed_in());
             }
             filled = rss();
-            let requests: Vec<TestRequest> = tokens.iter().map(|t| request(t)).collect();
+            let requests: Vec<OwnedRequest> = tokens.iter().map(|t| request(t)).collect();
             let start = Instant::now();
             for r in &requests {
                 black_box(try_authenticate_request(r, &o).unwrap());

@@ -26,7 +26,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clerk_auth_core::options::DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY;
 use clerk_auth_core::testing::KeyPair;
-use clerk_auth_core::{try_authenticate_request, Options, TestRequest};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{try_authenticate_request, Options};
 use criterion::{criterion_group, criterion_main, Criterion};
 use openssl::md::Md;
 use openssl::pkey::{PKey, Public};
@@ -40,7 +42,7 @@ mod support;
 
 use support::{CpuTimer, Pool};
 
-fn request(token: &str) -> TestRequest {
+fn request(token: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/api/me")
         .header("host", "app.example.com")
         .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench")
@@ -138,7 +140,7 @@ fn bench(c: &mut Criterion) {
             // Untimed: new tokens for this sample, and their requests.
             let n = iters as usize;
             pool.ensure(cursor + n);
-            let requests: Vec<TestRequest> = pool.tokens[cursor..cursor + n]
+            let requests: Vec<OwnedRequest> = pool.tokens[cursor..cursor + n]
                 .iter()
                 .map(|t| request(t))
                 .collect();
@@ -163,7 +165,7 @@ fn bench(c: &mut Criterion) {
         .verified_token_cache_capacity(0)
         .build()
         .unwrap();
-    let uncached_requests: Vec<TestRequest> =
+    let uncached_requests: Vec<OwnedRequest> =
         pool.tokens[..capacity].iter().map(|t| request(t)).collect();
     let uncached_calls = RefCell::new(Vec::new());
     group.bench_function("n_cold_decision_no_cache", |b| {
@@ -232,7 +234,7 @@ fn bench(c: &mut Criterion) {
     for block in 0..BLOCKS {
         let tokens = &pool.tokens[cursor..cursor + BLOCK];
         cursor += BLOCK;
-        let requests: Vec<TestRequest> = tokens.iter().map(|t| request(t)).collect();
+        let requests: Vec<OwnedRequest> = tokens.iter().map(|t| request(t)).collect();
         let inputs: Vec<_> = (0..BLOCK)
             .map(|i| split(&pool.tokens[(raw_cursor + i) % pool.tokens.len()]))
             .collect();

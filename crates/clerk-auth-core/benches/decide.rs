@@ -10,8 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, Options, TestRequest};
+use clerk_auth_core::{authenticate_request, Options};
 use criterion::{criterion_group, criterion_main, Criterion};
 use josekit::jws::{JwsVerifier, RS256};
 
@@ -34,7 +35,7 @@ fn bench(c: &mut Criterion) {
         .iss("https://clerk.example.com")
         .mint();
     let uat = now.duration_since(UNIX_EPOCH).unwrap().as_secs() - 30;
-    let common = |b: clerk_auth_core::request::TestRequestBuilder| {
+    let common = |b: TestRequest| {
         b.header("host", "app.example.com")
             .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench")
             .header("accept", "application/json")

@@ -18,14 +18,14 @@ use crate::bound::DeferredPermit;
 use crate::decide::{authenticate_request, AuthenticateError};
 use crate::diagnostics::Condition;
 use crate::options::Options;
-use crate::request::{RequestView, TestRequest};
+use crate::request::{OwnedRequest, RequestView};
 use crate::state::{Auth, RequestState};
 
 /// A decision that needs network IO, captured to run on a blocking thread: what
 /// [`Interrupt::WouldBlock`](crate::Interrupt::WouldBlock) carries (see
 /// [`try_authenticate_request`](crate::try_authenticate_request) for the whole sequence).
 pub struct Deferred {
-    request: TestRequest,
+    request: OwnedRequest,
     options: Options,
     _permit: DeferredPermit,
 }
@@ -42,7 +42,7 @@ impl Deferred {
     ) -> Result<Self, RequestState> {
         match options.deferred_bound().try_acquire() {
             Some(permit) => Ok(Self {
-                request: TestRequest::capture(request),
+                request: OwnedRequest::capture(request),
                 options: options.clone(),
                 _permit: permit,
             }),

@@ -16,7 +16,8 @@
 //!
 //! ```
 //! use clerk_auth_core::testing::{KeyPair, TokenMinter};
-//! use clerk_auth_core::{explain_request, Options, TestRequest};
+//! use clerk_auth_core::{explain_request, Options};
+//! use clerk_auth_core::testing::TestRequest;
 //!
 //! let key = KeyPair::shared();
 //! let options = Options::builder()

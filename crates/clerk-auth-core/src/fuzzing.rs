@@ -25,7 +25,7 @@ pub enum AuthorizationOutcome {
 /// The `Authorization` header value `raw` (bytes as sent), read as the decision reads it; also
 /// returns the Latin-1, trimmed text the parser saw.
 pub fn authorization(raw: &[u8]) -> (String, AuthorizationOutcome) {
-    let req = crate::TestRequest::get("/")
+    let req = crate::testing::TestRequest::get("/")
         .header(request::header_names::AUTHORIZATION, raw)
         .build();
     let text = request::header_str(&req, request::header_names::AUTHORIZATION);
@@ -59,7 +59,7 @@ pub fn cookies(
     production: bool,
     now_secs: u64,
 ) -> CookieOutcome {
-    let mut builder = crate::TestRequest::get("/");
+    let mut builder = crate::testing::TestRequest::get("/");
     for field in fields {
         builder = builder.header(request::header_names::COOKIE, field);
     }

@@ -48,7 +48,7 @@ pub use error::{
 pub use explain::{explain_request, Explanation, Step};
 pub use options::{AcceptsToken, Options, OptionsBuilder};
 pub use org_sync::{OrganizationSyncOptions, OrganizationSyncTarget};
-pub use request::{RequestView, TestRequest};
+pub use request::{OwnedRequest, RequestView};
 pub use self_check::{self_check, Finding, SelfCheckReport, Severity};
 pub use state::{Auth, AuthErrorReason, AuthStatus, Reason, RefreshError, RequestState};
 pub use token::Jwt;

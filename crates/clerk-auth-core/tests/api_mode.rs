@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use clerk_auth_core::state::Disposition;
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
-use clerk_auth_core::{
-    authenticate_request, AuthStatus, Options, OrganizationSyncOptions, TestRequest,
-};
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{authenticate_request, AuthStatus, Options, OrganizationSyncOptions};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const NOW: u64 = 1_700_000_000;
@@ -29,7 +29,7 @@ fn options() -> Options {
         .unwrap()
 }
 
-fn session_cookie_request(url: &str, referer: Option<&str>) -> TestRequest {
+fn session_cookie_request(url: &str, referer: Option<&str>) -> OwnedRequest {
     let token = TokenMinter::new(KeyPair::shared())
         .issued_at(UNIX_EPOCH + Duration::from_secs(NOW))
         .mint();

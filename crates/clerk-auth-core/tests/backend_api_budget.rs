@@ -12,10 +12,12 @@ use std::time::{Duration, Instant};
 
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{
     authenticate_request, telemetry, try_authenticate_request, AcceptsToken, AuthStatus,
-    BackendApiBudget, Interrupt, Options, OptionsBuilder, RequestState, TestRequest, TokenType,
+    BackendApiBudget, Interrupt, Options, OptionsBuilder, RequestState, TokenType,
 };
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use serde_json::{json, Value};
@@ -56,21 +58,21 @@ fn builder(server: &BackendApiServer) -> OptionsBuilder {
         .backend_api_timeout(Duration::from_secs(2))
 }
 
-fn key_request(token: &str) -> TestRequest {
+fn key_request(token: &str) -> OwnedRequest {
     TestRequest::get("https://api.example.com/data")
         .bearer(token)
         .build()
 }
 
 /// A production request carrying a handshake nonce cookie (§2.7).
-fn nonce_request(nonce: &str) -> TestRequest {
+fn nonce_request(nonce: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/dashboard")
         .cookie("__clerk_handshake_nonce", nonce)
         .header("sec-fetch-dest", "document")
         .build()
 }
 
-fn decide(options: &Options, request: &TestRequest) -> RequestState {
+fn decide(options: &Options, request: &OwnedRequest) -> RequestState {
     authenticate_request(request, options).unwrap()
 }
 

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use clerk_auth_core::bapi::RefreshRequest;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{
     authenticate_request, AcceptsToken, AuthStatus, BackendApi, HttpBackendApi, Options,
-    RequestState, TestRequest, TokenType,
+    RequestState, TokenType,
 };
 use serde_json::{json, Value};
 

@@ -7,11 +7,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::token::{FactorLevel, Reverification};
 use clerk_auth_core::verify::JwsAlgorithm;
 use clerk_auth_core::{
-    authenticate_request, explain_request, try_authenticate_request, Has, Options, TestRequest,
+    authenticate_request, explain_request, try_authenticate_request, Has, Options,
 };
 use serde_json::{json, Value};
 

@@ -8,8 +8,9 @@
 )]
 
 use clerk_auth_core::testing::server::BackendApiServer;
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{try_authenticate_request, AuthStatus, Interrupt, Options, TestRequest};
+use clerk_auth_core::{try_authenticate_request, AuthStatus, Interrupt, Options};
 
 fn options(server: &BackendApiServer, max: usize) -> Options {
     server

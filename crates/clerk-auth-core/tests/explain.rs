@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
-use clerk_auth_core::{explain_request, Explanation, Options, OptionsBuilder, TestRequest};
+use clerk_auth_core::{explain_request, Explanation, Options, OptionsBuilder};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const PK_DEV: &str = "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k";
@@ -68,7 +69,7 @@ fn outcome(e: &Explanation) -> &str {
     last.detail()
 }
 
-fn document(url: &str) -> clerk_auth_core::request::TestRequestBuilder {
+fn document(url: &str) -> TestRequest {
     TestRequest::get(url).header("sec-fetch-dest", "document")
 }
 

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::BackendApiServer;
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, explain_request, TestRequest};
+use clerk_auth_core::{authenticate_request, explain_request};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const URL: &str = "https://app.example.com/api/me";

@@ -5,7 +5,8 @@
 
 use clerk_auth_core::state::X_CLERK_AUTH_MESSAGE;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
-use clerk_auth_core::{authenticate_request, AcceptsToken, Options, RequestState, TestRequest};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::{authenticate_request, AcceptsToken, Options, RequestState};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 

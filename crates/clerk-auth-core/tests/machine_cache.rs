@@ -10,9 +10,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
 use clerk_auth_core::testing::FixedClock;
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{
     authenticate_request, try_authenticate_request, AcceptsToken, AuthStatus, Interrupt, Options,
-    RequestState, TestRequest, TokenType,
+    RequestState, TokenType,
 };
 use serde_json::{json, Value};
 
@@ -51,7 +53,7 @@ fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::at_unix(NOW))
 }
 
-fn request(token: &str) -> TestRequest {
+fn request(token: &str) -> OwnedRequest {
     TestRequest::get("https://api.example.com/data")
         .bearer(token)
         .build()

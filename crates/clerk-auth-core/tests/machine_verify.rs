@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{
     authenticate_request, try_authenticate_request, AcceptsToken, Auth, BackendApi, HttpBackendApi,
-    Interrupt, Options, OptionsBuilder, RequestState, TestRequest, TokenType,
+    Interrupt, Options, OptionsBuilder, RequestState, TokenType,
 };
 use serde_json::{json, Value};
 
@@ -36,7 +38,7 @@ fn builder(server: &BackendApiServer, accepts: AcceptsToken) -> OptionsBuilder {
         .clock(Arc::new(FixedClock::at_unix(NOW)))
 }
 
-fn request(token: &str) -> TestRequest {
+fn request(token: &str) -> OwnedRequest {
     TestRequest::get("https://api.example.com/data")
         .bearer(token)
         .build()

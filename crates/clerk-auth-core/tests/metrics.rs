@@ -6,8 +6,9 @@ use std::time::SystemTime;
 
 use clerk_auth_core::telemetry;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, Options, TestRequest};
+use clerk_auth_core::{authenticate_request, Options};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";

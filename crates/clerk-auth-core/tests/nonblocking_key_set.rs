@@ -13,10 +13,9 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{
-    authenticate_request, try_authenticate_request, Interrupt, Options, TestRequest,
-};
+use clerk_auth_core::{authenticate_request, try_authenticate_request, Interrupt, Options};
 
 const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const URL: &str = "https://app.example.com/api/me";

@@ -5,9 +5,11 @@
 use std::time::SystemTime;
 
 use clerk_auth_core::state::X_CLERK_AUTH_STATUS;
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{
-    authenticate_request, try_authenticate_request, Auth, AuthStatus, Options, Reason, TestRequest,
+    authenticate_request, try_authenticate_request, Auth, AuthStatus, Options, Reason,
 };
 use serde_json::json;
 
@@ -30,7 +32,7 @@ fn token(status: &str) -> String {
         .mint()
 }
 
-fn header_request(token: &str) -> TestRequest {
+fn header_request(token: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/api/me")
         .bearer(token)
         .build()

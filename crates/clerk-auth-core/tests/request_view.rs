@@ -3,7 +3,9 @@
 
 use std::borrow::Cow;
 
-use clerk_auth_core::request::{RequestView, TestRequest, MAX_COOKIE_HEADER_LEN};
+use clerk_auth_core::request::{RequestView, MAX_COOKIE_HEADER_LEN};
+
+use clerk_auth_core::testing::TestRequest;
 
 fn collect(req: &dyn RequestView) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -39,7 +41,7 @@ fn every_verb() {
         (TestRequest::patch("/"), "PATCH"),
         (TestRequest::delete("/"), "DELETE"),
         (TestRequest::options("/"), "OPTIONS"),
-        (TestRequest::builder("PROPFIND", "/"), "PROPFIND"),
+        (TestRequest::new("PROPFIND", "/"), "PROPFIND"),
     ] {
         assert_eq!(b.build().method(), m);
     }

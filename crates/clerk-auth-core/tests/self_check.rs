@@ -11,8 +11,10 @@ use clerk_auth_core::self_check::{
 };
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, Options, SelfCheckReport, TestRequest};
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{authenticate_request, Options, SelfCheckReport};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const PK_TEST: &str = "pk_test_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA";
@@ -75,7 +77,7 @@ fn token() -> String {
         .mint()
 }
 
-fn request(token: &str) -> TestRequest {
+fn request(token: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/api/me")
         .bearer(token)
         .build()

@@ -8,9 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::verify::pipeline::{M2M_CATEGORY, TEMPLATE_CATEGORY};
-use clerk_auth_core::{authenticate_request, AuthStatus, Options, RequestState, TestRequest};
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{authenticate_request, AuthStatus, Options, RequestState};
 use http::header::SET_COOKIE;
 use serde_json::json;
 
@@ -64,7 +66,7 @@ fn directives(session: &str) -> Vec<String> {
 
 /// A request that is not eligible for a handshake (no `sec-fetch-dest`), so that a failure shows
 /// as a signed-out state rather than a redirect.
-fn request(cookie: &str) -> TestRequest {
+fn request(cookie: &str) -> OwnedRequest {
     TestRequest::get("https://app.example.com/dashboard")
         .header("cookie", cookie)
         .build()

@@ -6,9 +6,10 @@
 
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::KeyPair;
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{
     authenticate_request, try_authenticate_request, AuthenticateError, Interrupt, Options,
-    TestRequest,
 };
 use serde_json::json;
 
@@ -25,7 +26,7 @@ fn options() -> Options {
 }
 
 /// A handshake token signed by another key: it does not verify on this development instance.
-fn bad_handshake_request() -> TestRequest {
+fn bad_handshake_request() -> OwnedRequest {
     let forged = KeyPair::shared_other().sign(
         json!({"alg": "RS256", "typ": "JWT", "kid": "ins_2test"}),
         json!({"handshake": ["__session=x; Path=/"]}),

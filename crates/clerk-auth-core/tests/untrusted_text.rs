@@ -12,9 +12,9 @@ use std::net::TcpListener;
 use clerk_auth_core::state::X_CLERK_AUTH_MESSAGE;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::KeyPair;
-use clerk_auth_core::{
-    authenticate_request, explain_request, AcceptsToken, Options, RequestState, TestRequest,
-};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{authenticate_request, explain_request, AcceptsToken, Options, RequestState};
 use hostile_support::*;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ fn long_hostile() -> String {
 /// cut value must not make it vanish), equals the message, and it and the JSON body carry no
 /// control character. Returns the message.
 #[track_caller]
-fn client_message(request: &TestRequest, options: &Options) -> String {
+fn client_message(request: &OwnedRequest, options: &Options) -> String {
     let state = authenticate_request(request, options).unwrap();
     assert!(!state.is_signed_in());
     let message = state.message().unwrap().to_owned();

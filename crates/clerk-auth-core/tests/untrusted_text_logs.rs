@@ -9,7 +9,8 @@ mod hostile_support;
 use std::net::TcpListener;
 
 use clerk_auth_core::testing::logs::capture_logs;
-use clerk_auth_core::{authenticate_request, explain_request, Options, TestRequest};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::{authenticate_request, explain_request, Options};
 use hostile_support::*;
 
 /// Each line the `tracing` formatter writes starts with its timestamp (`2026-…`): anything else

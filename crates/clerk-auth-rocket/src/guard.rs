@@ -246,7 +246,7 @@ fn abort_unconfigured(rocket: &Rocket<Ignite>, guard: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use clerk_auth_core::TestRequest;
+    use clerk_auth_core::OwnedRequest;
     use rocket::http::Header;
     use rocket::local::blocking::Client;
 
@@ -275,7 +275,7 @@ mod tests {
             RocketRequest(plain.inner()).url(),
             Cow::Borrowed("/x")
         ));
-        let captured = TestRequest::capture(&RocketRequest(request.inner()));
+        let captured = OwnedRequest::capture(&RocketRequest(request.inner()));
         assert_eq!(captured.header("cookie"), Some(&b"a=1"[..]));
     }
 }

@@ -8,10 +8,10 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::Options;
+use clerk_auth_vectors::client::{agent, get};
 use support::{app_without_self_check, serve};
 
 const CONCURRENT: usize = 50;

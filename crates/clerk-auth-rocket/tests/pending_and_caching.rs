@@ -11,11 +11,11 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, OptionsBuilder};
 use clerk_auth_rocket::AuthState;
+use clerk_auth_vectors::client::{agent, get};
 use rocket::http::Header;
 use rocket::{get, routes, Responder};
 use serde_json::json;

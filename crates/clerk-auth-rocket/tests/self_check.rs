@@ -7,10 +7,10 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::Options;
+use clerk_auth_vectors::client::{agent, get};
 use support::{app, app_without_self_check, launch};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";

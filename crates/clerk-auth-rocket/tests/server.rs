@@ -6,10 +6,11 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get, request};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{authenticate_request, Options, OptionsBuilder, TestRequest};
+use clerk_auth_core::{authenticate_request, Options, OptionsBuilder};
+use clerk_auth_vectors::client::{agent, get, request};
 use serde_json::json;
 use support::{app, app_without_self_check, assert_state_headers, expected, serve};
 

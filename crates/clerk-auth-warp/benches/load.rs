@@ -41,7 +41,7 @@ impl Clients {
                 let (phase, counts, routes) =
                     (Arc::clone(&phase), Arc::clone(&counts), Arc::clone(&routes));
                 std::thread::spawn(move || {
-                    let agent = clerk_auth_core::testing::client::agent();
+                    let agent = clerk_auth_vectors::client::agent();
                     loop {
                         let current = phase.load(Ordering::Relaxed);
                         if current == STOP {

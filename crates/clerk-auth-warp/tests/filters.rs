@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
+use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{try_authenticate_request, ConfigError, Options, TestRequest};
+use clerk_auth_core::{try_authenticate_request, ConfigError, Options};
+use clerk_auth_vectors::client::{agent, get};
 use common::{pem_options, Server, PK_LIVE};
 use serde_json::json;
 

@@ -8,10 +8,10 @@ mod common;
 
 use std::time::{Duration, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::Options;
+use clerk_auth_vectors::client::{agent, get};
 use clerk_auth_warp::{auth_state, recover, AuthState};
 use common::{pem_options, Server};
 use serde_json::json;

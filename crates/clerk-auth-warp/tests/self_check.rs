@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use clerk_auth_core::testing::client::{agent, get};
 use clerk_auth_core::testing::logs::capture_logs;
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_core::{Options, Severity};
+use clerk_auth_vectors::client::{agent, get};
 use clerk_auth_warp::SelfCheckReport;
 use common::{Server, PK_LIVE};
 

@@ -433,7 +433,8 @@ mod tests {
     use crate::request::MAX_COOKIE_HEADER_LEN;
     use crate::state::AuthStatus;
     use crate::testing::KeyPair;
-    use crate::TestRequest;
+    use crate::testing::TestRequest;
+    use crate::OwnedRequest;
 
     use super::super::with_decision;
     use super::*;
@@ -458,7 +459,7 @@ mod tests {
             .unwrap()
     }
 
-    fn document(cookies: &str) -> TestRequest {
+    fn document(cookies: &str) -> OwnedRequest {
         let mut b = TestRequest::get("https://app.example.com/dashboard")
             .header("host", "app.example.com")
             .header("sec-fetch-dest", "document");

@@ -119,7 +119,8 @@ pub fn authenticate_request<R: RequestView + ?Sized>(
 /// only. Both give the same state for the same request.
 ///
 /// ```
-/// use clerk_auth_core::{try_authenticate_request, Interrupt, Options, TestRequest};
+/// use clerk_auth_core::{try_authenticate_request, Interrupt, Options};
+/// use clerk_auth_core::testing::TestRequest;
 ///
 /// # fn decide(options: &Options) -> Result<clerk_auth_core::RequestState, clerk_auth_core::AuthenticateError> {
 /// let request = TestRequest::get("https://app.example.com/api/me").build();

@@ -1,9 +1,10 @@
 //! The request view: the few things the decision reads from an HTTP request.
 //!
 //! [`RequestView`] is a tiny, borrow-based, object-safe trait: the method, the URL as the server
-//! sees it, and header values as raw bytes. The core implements it for [`http::Request`] and for
-//! [`TestRequest`], an owned request for unit-testing your own auth decisions; each framework
-//! adapter implements it for its own request type without copying headers.
+//! sees it, and header values as raw bytes. The core implements it for [`http::Request`],
+//! [`http::request::Parts`] and [`OwnedRequest`] (an owned copy, for moving a request to a
+//! blocking thread or building one in a test with the `testing` kit's `TestRequest`); each
+//! framework adapter implements it for its own request type without copying headers.
 //!
 //! # Header bytes
 //!
@@ -169,205 +170,82 @@ impl<B> RequestView for http::Request<B> {
     }
 
     fn url(&self) -> Cow<'_, str> {
-        let uri = self.uri();
-        match (uri.authority(), uri.path_and_query()) {
-            (None, Some(pq)) => Cow::Borrowed(pq.as_str()),
-            _ => Cow::Owned(uri.to_string()),
-        }
+        uri_as_url(self.uri())
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers().get(name).map(http::HeaderValue::as_bytes)
+        map_header(self.headers(), name)
     }
 
     fn header_all<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
-        Box::new(
-            self.headers()
-                .get_all(name)
-                .into_iter()
-                .map(http::HeaderValue::as_bytes),
-        )
+        map_header_all(self.headers(), name)
     }
 
     fn visit_headers(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (name, value) in self.headers() {
-            f(name.as_str(), value.as_bytes());
-        }
+        visit_map(self.headers(), f);
     }
 }
 
-/// An owned request for tests: build one, hand it to the decision, check the state.
-///
-/// ```
-/// use clerk_auth_core::request::{RequestView, TestRequest};
-///
-/// let req = TestRequest::get("https://example.com/dashboard")
-///     .header("authorization", "Bearer eyJ...")
-///     .cookie("__client_uat", "0")
-///     .build();
-/// assert_eq!(req.method(), "GET");
-/// assert_eq!(req.header("authorization"), Some(&b"Bearer eyJ..."[..]));
-/// assert_eq!(req.header("cookie"), Some(&b"__client_uat=0"[..]));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TestRequest {
-    method: String,
-    url: String,
-    headers: Vec<(String, Vec<u8>)>,
-}
-
-impl TestRequest {
-    /// An owned copy of any request view (method, URL and every header it visits), for moving a
-    /// request to a blocking thread (`spawn_blocking`) when the decision needs network IO.
-    pub fn capture<R: RequestView + ?Sized>(request: &R) -> Self {
-        let mut headers = Vec::new();
-        request.visit_headers(&mut |name, value| {
-            headers.push((name.to_ascii_lowercase(), value.to_vec()));
-        });
-        Self {
-            method: request.method().to_owned(),
-            url: request.url().into_owned(),
-            headers,
-        }
-    }
-
-    /// A builder for a request with any method.
-    pub fn builder(method: impl Into<String>, url: impl Into<String>) -> TestRequestBuilder {
-        TestRequestBuilder {
-            method: method.into(),
-            url: url.into(),
-            headers: Vec::new(),
-            cookies: Vec::new(),
-        }
-    }
-
-    /// A `GET` request builder.
-    pub fn get(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("GET", url)
-    }
-
-    /// A `HEAD` request builder.
-    pub fn head(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("HEAD", url)
-    }
-
-    /// A `POST` request builder.
-    pub fn post(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("POST", url)
-    }
-
-    /// A `PUT` request builder.
-    pub fn put(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("PUT", url)
-    }
-
-    /// A `PATCH` request builder.
-    pub fn patch(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("PATCH", url)
-    }
-
-    /// A `DELETE` request builder.
-    pub fn delete(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("DELETE", url)
-    }
-
-    /// An `OPTIONS` request builder.
-    pub fn options(url: impl Into<String>) -> TestRequestBuilder {
-        Self::builder("OPTIONS", url)
-    }
-
-    /// The headers, in order, names lowercase.
-    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
-    }
-}
-
-impl RequestView for TestRequest {
+/// The head of an [`http::Request`], as tower and axum hand it to extractors
+/// (`FromRequestParts`): the same view as the whole request, borrowing.
+impl RequestView for http::request::Parts {
     fn method(&self) -> &str {
-        &self.method
+        self.method.as_str()
     }
 
     fn url(&self) -> Cow<'_, str> {
-        Cow::Borrowed(&self.url)
+        uri_as_url(&self.uri)
     }
 
     fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        map_header(&self.headers, name)
     }
 
     fn header_all<'a>(&'a self, name: &str) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
-        let name = name.to_ascii_lowercase();
-        Box::new(
-            self.headers
-                .iter()
-                .filter(move |(n, _)| *n == name)
-                .map(|(_, v)| v.as_slice()),
-        )
+        map_header_all(&self.headers, name)
     }
 
     fn visit_headers(&self, f: &mut dyn FnMut(&str, &[u8])) {
-        for (name, value) in &self.headers {
-            f(name, value);
-        }
+        visit_map(&self.headers, f);
     }
 }
 
-/// Builds a [`TestRequest`].
-#[derive(Clone, Debug)]
-#[must_use]
-pub struct TestRequestBuilder {
-    method: String,
-    url: String,
-    headers: Vec<(String, Vec<u8>)>,
-    cookies: Vec<(String, String)>,
-}
-
-impl TestRequestBuilder {
-    /// Adds a header (appended; the name is lowercased). The value may be any bytes.
-    pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
-        self.headers
-            .push((name.to_ascii_lowercase(), value.as_ref().to_vec()));
-        self
-    }
-
-    /// Adds `authorization: Bearer <token>`.
-    pub fn bearer(self, token: &str) -> Self {
-        self.header(header_names::AUTHORIZATION, format!("Bearer {token}"))
-    }
-
-    /// Adds a cookie. All cookies added this way are sent in one `Cookie` header
-    /// (`a=1; b=2`), after any `cookie` header added with [`header`](Self::header). The value is
-    /// sent as given (not percent-encoded).
-    pub fn cookie(mut self, name: &str, value: &str) -> Self {
-        self.cookies.push((name.to_owned(), value.to_owned()));
-        self
-    }
-
-    /// The request.
-    pub fn build(self) -> TestRequest {
-        let mut headers = self.headers;
-        if !self.cookies.is_empty() {
-            let joined = self
-                .cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            headers.push((header_names::COOKIE.to_owned(), joined.into_bytes()));
-        }
-        TestRequest {
-            method: self.method,
-            url: self.url,
-            headers,
-        }
+/// The URL as the server saw it: the path and query of an origin-form target (borrowed), or the
+/// whole absolute-form URI.
+fn uri_as_url(uri: &http::Uri) -> Cow<'_, str> {
+    match (uri.authority(), uri.path_and_query()) {
+        (None, Some(pq)) => Cow::Borrowed(pq.as_str()),
+        _ => Cow::Owned(uri.to_string()),
     }
 }
 
+fn map_header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a [u8]> {
+    headers.get(name).map(http::HeaderValue::as_bytes)
+}
+
+fn map_header_all<'a>(
+    headers: &'a http::HeaderMap,
+    name: &str,
+) -> Box<dyn Iterator<Item = &'a [u8]> + 'a> {
+    Box::new(
+        headers
+            .get_all(name)
+            .into_iter()
+            .map(http::HeaderValue::as_bytes),
+    )
+}
+
+fn visit_map(headers: &http::HeaderMap, f: &mut dyn FnMut(&str, &[u8])) {
+    for (name, value) in headers {
+        f(name.as_str(), value.as_bytes());
+    }
+}
+
+#[cfg(any(test, feature = "testing"))]
+pub(crate) mod build;
 mod cookies;
 mod header;
+mod owned;
 mod suffix;
 mod url;
 
@@ -375,6 +253,10 @@ pub(crate) use self::cookies::*;
 pub(crate) use self::header::*;
 pub(crate) use self::suffix::*;
 pub(crate) use self::url::*;
+
+#[cfg(test)]
+pub(crate) use self::build::TestRequest;
+pub use self::owned::OwnedRequest;
 
 /// What the unit tests of the request modules share.
 #[cfg(test)]

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::RequestState;
-use crate::{try_authenticate_request, Options, TestRequest};
+use crate::testing::TestRequest;
+use crate::{try_authenticate_request, Options};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 

@@ -143,10 +143,11 @@ mod tests {
         Auth, AuthErrorReason, AuthStatus, Reason, RequestState, X_CLERK_AUTH_REASON,
         X_CLERK_AUTH_STATUS,
     };
+    use crate::testing::TestRequest;
     use crate::token::auth::TokenType;
     use crate::try_authenticate_request;
     #[cfg(feature = "testing")]
-    use crate::{Options, TestRequest};
+    use crate::Options;
 
     fn body(rejection: &Rejection) -> serde_json::Value {
         serde_json::from_str(&rejection.body).unwrap()

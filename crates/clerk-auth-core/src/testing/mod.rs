@@ -2,7 +2,8 @@
 //!
 //! Everything here is for tests: an RSA [`KeyPair`] that signs whatever header and claims you give
 //! it (adversarial tokens included), a [`TokenMinter`] that builds realistic Clerk session tokens,
-//! and a settable [`FixedClock`].
+//! a settable [`FixedClock`], a [`TestRequest`] builder, and local Key set and Backend API servers
+//! ([`server`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -17,10 +18,10 @@
 //! let verifier = Verifier::new(keys.verifier(), VerifyOptions::default(), clock);
 //! assert_eq!(verifier.verify_token(&token).unwrap().claim_str("sub"), Some("user_2test"));
 //! ```
-pub mod client;
 pub mod logs;
 pub mod server;
-pub mod vectors;
+
+pub use crate::request::build::TestRequest;
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -38,10 +38,8 @@ pub use pipeline::{
 /// use std::sync::Arc;
 ///
 /// use clerk_auth_core::testing::{KeyPair, TokenMinter};
-/// use clerk_auth_core::{
-///     authenticate_request, Jwt, Options, TestRequest, TokenVerificationError,
-///     TokenVerificationErrorReason, TokenVerifier, VerificationKey,
-/// };
+/// use clerk_auth_core::{authenticate_request, Jwt, Options, TokenVerificationError, TokenVerificationErrorReason, TokenVerifier, VerificationKey};
+/// use clerk_auth_core::testing::TestRequest;
 ///
 /// #[derive(Debug)]
 /// struct StaticKeys(HashMap<String, Arc<VerificationKey>>);

@@ -13,8 +13,10 @@
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::org_sync::OrganizationSyncOptions;
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{Options, OptionsBuilder, TestRequest};
+use clerk_auth_core::{Options, OptionsBuilder};
 use serde_json::json;
 
 pub const PK: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
@@ -50,13 +52,13 @@ pub fn minter() -> TokenMinter<'static> {
 }
 
 /// A document request (eligible for a handshake).
-pub fn document(url: &str) -> clerk_auth_core::request::TestRequestBuilder {
+pub fn document(url: &str) -> TestRequest {
     TestRequest::get(url).header("sec-fetch-dest", "document")
 }
 
 /// Every path a hostile value can take into a message, a trace step or a log line, each with
 /// options of its own (so that once-a-minute warnings fire for each).
-pub fn hostile_requests() -> Vec<(&'static str, Options, TestRequest)> {
+pub fn hostile_requests() -> Vec<(&'static str, Options, OwnedRequest)> {
     let h = hostile();
     let plain = || builder().build().unwrap();
     let bearer = |t: &str| TestRequest::get(URL).bearer(t).build();
@@ -140,7 +142,7 @@ pub fn hostile_requests() -> Vec<(&'static str, Options, TestRequest)> {
         (
             "request headers (sec-fetch-dest, accept, x-forwarded-host) and method",
             plain(),
-            TestRequest::builder(format!("GET{h}"), URL)
+            TestRequest::new(format!("GET{h}"), URL)
                 .header("sec-fetch-dest", &h)
                 .header("accept", &h)
                 .header("x-forwarded-host", &h)

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use clerk_auth_core::testing::client::Reply;
-use clerk_auth_core::{authenticate_request, Options, RequestState, TestRequest};
+use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::{authenticate_request, Options, RequestState};
 use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+use clerk_auth_vectors::client::Reply;
 use rocket::config::{LogLevel, Shutdown as ShutdownConfig};
 use rocket::fairing::AdHoc;
 use rocket::http::ContentType;

@@ -5,13 +5,13 @@
 
 #![allow(clippy::expect_used)] // test support outside #[test] functions
 use clerk_auth_core::testing::logs::capture_logs;
-use clerk_auth_core::testing::vectors::Vector;
 use clerk_auth_core::{authenticate_request, explain_request};
+use clerk_auth_vectors::vectors::Vector;
 use metrics_util::debugging::DebuggingRecorder;
 
 #[test]
 fn decisions_never_log_tokens_or_keys() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors");
     let mut secrets: Vec<String> = Vec::new();
     let mut decided = 0;
     let mut explanations = String::new();

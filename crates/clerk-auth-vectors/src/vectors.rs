@@ -2,7 +2,7 @@
 //! core's tests and every adapter's conformance suite run alike.
 //!
 //! A vector names its configuration with Clerk's `CLERK_*` variables, so the same file drives
-//! [`Options::from_env_with`](crate::Options::from_env_with) here and an example server's
+//! [`Options::from_env_with`](clerk_auth_core::Options::from_env_with) here and an example server's
 //! environment in the conformance suite. Strings may hold placeholders, filled in by
 //! [`Vector::prepare`]:
 //!
@@ -24,7 +24,7 @@
 //!
 //! Besides status, reason, message, headers and user id, `expect` may pin `token_type` (a string,
 //! or `null` for an invalid-token state) and `auth`: an object whose every key must equal the same
-//! key of the state's auth JSON ([`RequestState::auth_json`](crate::RequestState::auth_json)).
+//! key of the state's auth JSON ([`RequestState::auth_json`](clerk_auth_core::RequestState::auth_json)).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,8 +33,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::server::{BackendApiServer, CannedResponse, Endpoint, RefreshResponse};
-use super::KeyPair;
+use clerk_auth_core::testing::server::{
+    BackendApiServer, CannedResponse, Endpoint, RefreshResponse,
+};
+use clerk_auth_core::testing::{FixedClock, KeyPair};
+use clerk_auth_core::{ConfigError, Options, OptionsBuilder, OwnedRequest};
+
+/// Where the committed vectors are: this crate's `vectors/` directory.
+pub const VECTORS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors");
 
 /// The kid of the shared key pair in the emulator's key set.
 pub const VECTOR_KID: &str = "ins_2vector";
@@ -237,25 +243,29 @@ pub struct Prepared {
 
 impl Prepared {
     /// The options the vector configures (`CLERK_*` variables), on its fixed clock.
-    pub fn options(&self) -> Result<crate::Options, crate::ConfigError> {
+    pub fn options(&self) -> Result<Options, ConfigError> {
         let env = self.env.clone();
-        crate::OptionsBuilder::from_env_with(move |k| env.get(k).cloned())?
-            .clock(std::sync::Arc::new(super::FixedClock::new(self.now)))
+        OptionsBuilder::from_env_with(move |k| env.get(k).cloned())?
+            .clock(std::sync::Arc::new(FixedClock::new(self.now)))
             .build()
     }
 
     /// The vector's request, as the core sees it.
-    pub fn test_request(&self) -> crate::TestRequest {
-        let mut request =
-            crate::TestRequest::builder(self.request.method.clone(), self.request.url.clone());
-        for (k, v) in &self.request.headers {
-            request = request.header(k, v);
-        }
-        request.build()
+    pub fn test_request(&self) -> OwnedRequest {
+        OwnedRequest::new(
+            self.request.method.clone(),
+            self.request.url.clone(),
+            self.request.headers.iter().map(|(k, v)| (k, v)),
+        )
     }
 }
 
 impl Vector {
+    /// Every committed vector ([`VECTORS_DIR`]).
+    pub fn load_committed() -> Result<Vec<Vector>, String> {
+        Self::load_dir(VECTORS_DIR)
+    }
+
     /// Every `*.json` vector in `dir` (each file holds one vector or an array), sorted by file name.
     pub fn load_dir(dir: impl AsRef<Path>) -> Result<Vec<Vector>, String> {
         let mut files: Vec<_> = std::fs::read_dir(dir.as_ref())

@@ -2,7 +2,7 @@
 //! followed), so are `4xx` and `5xx`, and every response header is kept (several `set-cookie`).
 //!
 //! ```no_run
-//! use clerk_auth_core::testing::client::{agent, get};
+//! use clerk_auth_vectors::client::{agent, get};
 //!
 //! let reply = get(&agent(), "http://127.0.0.1:3000/api/me", &[("authorization", "Bearer x")]);
 //! assert_eq!(reply.status, 401);

@@ -1,11 +1,11 @@
 //! Runs every committed decision vector (`tests/vectors/*.json`) through the core.
 
 use clerk_auth_core::authenticate_request;
-use clerk_auth_core::testing::vectors::Vector;
+use clerk_auth_vectors::vectors::Vector;
 
 #[test]
 fn decision_vectors() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors");
     let vectors = Vector::load_dir(dir).expect("vectors load");
     assert!(vectors.len() >= 40, "only {} vectors", vectors.len());
     let mut failures = Vec::new();
