@@ -5,7 +5,7 @@ use std::fmt;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use clerk_auth_core::state::Rejection;
-use clerk_auth_core::AuthenticateError;
+use clerk_auth_core::{AuthenticateError, RequestState};
 
 /// Why a request was refused or could not be decided. Every variant answers with a JSON body
 /// (`content-type: application/json`) that never contains a token or a key.
@@ -35,7 +35,7 @@ impl fmt::Display for ClerkAuthError {
             }
             Self::Rejected(_) => f.write_str("the request is not signed in"),
             Self::Undecidable(e) => write!(f, "the request could not be authenticated: {e}"),
-            Self::HandshakeWithoutLocation => f.write_str("handshake without a redirect location"),
+            Self::HandshakeWithoutLocation => f.write_str(RequestState::SERVER_ERROR_MESSAGE),
             Self::MiddlewareMissing => {
                 f.write_str("the ClerkAuth middleware does not wrap this route")
             }

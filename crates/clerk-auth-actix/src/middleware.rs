@@ -237,10 +237,10 @@ where
 /// carries the state's `set-cookie` gets `Cache-Control: private, no-store` unless it already
 /// says `no-store` ([`RequestState::cache_control`]).
 fn append_headers(dst: &mut HeaderMap, state: &RequestState) {
-    for (name, value) in state.headers() {
+    for (name, value) in state.header_bytes() {
         if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_str().as_bytes()),
-            HeaderValue::from_bytes(value.as_bytes()),
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_bytes(value),
         ) {
             dst.append(name, value);
         }

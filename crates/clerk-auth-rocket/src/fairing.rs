@@ -194,10 +194,10 @@ impl Fairing for ClerkAuth {
                 state.server_error_json(),
             ),
         }
-        for (name, value) in state.headers() {
+        for (name, value) in state.header_bytes() {
             // Rocket headers are text; a value that is not UTF-8 cannot be sent through it.
-            if let Ok(value) = std::str::from_utf8(value.as_bytes()) {
-                response.adjoin_raw_header(name.as_str(), value);
+            if let Ok(value) = std::str::from_utf8(value) {
+                response.adjoin_raw_header(name, value);
             }
         }
         // A response carrying the state's cookies is never stored by a shared cache.

@@ -9,9 +9,6 @@ use warp::reply::{Reply, Response};
 
 use crate::filter::AuthState;
 
-const HANDSHAKE_WITHOUT_LOCATION_BODY: &str =
-    r#"{"status":"error","message":"handshake without a redirect location"}"#;
-
 /// Why a clerk-auth filter refused a request. [`recover`] turns it into the response; you can
 /// also find it yourself (`rejection.find::<ClerkRejection>()`) and answer differently.
 #[derive(Debug)]
@@ -58,9 +55,9 @@ impl ClerkRejection {
     pub fn to_response(&self) -> Response {
         let (status, body) = match self {
             Self::Redirect(_) => (StatusCode::TEMPORARY_REDIRECT, None),
-            Self::ServerError(_) => (
+            Self::ServerError(state) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Some(HANDSHAKE_WITHOUT_LOCATION_BODY.to_owned()),
+                Some(state.server_error_json()),
             ),
             Self::Unauthorized { rejection, .. } => (
                 StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED),

@@ -40,6 +40,24 @@ impl RequestState {
         self
     }
 
+    /// The state's headers as name and value bytes, in order (several `set-cookie` possible),
+    /// for a framework whose header types are not `http` 1's (actix-web's `http` 0.2, Rocket's
+    /// own): what [`headers`](Self::headers) holds, without a conversion per adapter.
+    ///
+    /// ```
+    /// # use clerk_auth_core::RequestState;
+    /// # fn f(state: &RequestState, out: &mut Vec<(String, Vec<u8>)>) {
+    /// for (name, value) in state.header_bytes() {
+    ///     out.push((name.to_owned(), value.to_vec())); // e.g. `response.append_header(…)`
+    /// }
+    /// # }
+    /// ```
+    pub fn header_bytes(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.headers
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()))
+    }
+
     /// The `Cache-Control` a response that carries this state's headers must get, given the
     /// values it has (the application's and the state's, in any order): `None` when they may
     /// stay, `Some("private, no-store")` ([`PRIVATE_NO_STORE`]) to replace every one of them.

@@ -119,12 +119,16 @@ impl RequestState {
         self
     }
 
-    /// The body of the `500` an adapter answers for a handshake without `location`
+    /// The message of the `500` an adapter answers for a handshake without `location`
     /// ([`Disposition::ServerError`]).
+    pub const SERVER_ERROR_MESSAGE: &'static str = "handshake required but no redirect location";
+
+    /// The body of the `500` an adapter answers for a handshake without `location`
+    /// ([`Disposition::ServerError`]): `{"message":…,"status":"error"}`.
     pub fn server_error_json(&self) -> String {
         serde_json::json!({
             "status": "error",
-            "message": "handshake required but no redirect location",
+            "message": Self::SERVER_ERROR_MESSAGE,
         })
         .to_string()
     }
