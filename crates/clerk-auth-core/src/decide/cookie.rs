@@ -429,49 +429,13 @@ pub(super) fn keep_signed_in_without_redirect(
 #[cfg(all(test, feature = "testing"))]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use crate::request::test_support::PK_TEST;
     use crate::request::MAX_COOKIE_HEADER_LEN;
     use crate::state::AuthStatus;
-    use crate::testing::KeyPair;
-    use crate::testing::TestRequest;
-    use crate::OwnedRequest;
+    use crate::testing::{KeyPair, TestRequest};
 
+    use super::super::test_support::{development, document, production, reason};
     use super::super::with_decision;
     use super::*;
-
-    const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
-
-    fn production() -> Options {
-        Options::builder()
-            .publishable_key(PK_LIVE)
-            .secret_key("sk_live_unit")
-            .jwt_key(KeyPair::shared().public_pem())
-            .build()
-            .unwrap()
-    }
-
-    fn development() -> Options {
-        Options::builder()
-            .publishable_key(PK_TEST)
-            .secret_key("sk_test_unit")
-            .jwt_key(KeyPair::shared().public_pem())
-            .build()
-            .unwrap()
-    }
-
-    fn document(cookies: &str) -> OwnedRequest {
-        let mut b = TestRequest::get("https://app.example.com/dashboard")
-            .header("host", "app.example.com")
-            .header("sec-fetch-dest", "document");
-        if !cookies.is_empty() {
-            b = b.header("cookie", cookies);
-        }
-        b.build()
-    }
-
-    fn reason(state: &RequestState) -> String {
-        state.reason().map(ToString::to_string).unwrap_or_default()
-    }
 
     #[test]
     fn an_oversized_cookie_header_is_signed_out_before_any_parsing() {

@@ -272,3 +272,75 @@ impl std::fmt::Display for HandshakeFailure {
         }
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use crate::state::AuthStatus;
+
+    use super::super::test_support::{api, document, production};
+    use super::super::with_decision;
+    use super::*;
+
+    fn handshake_for(request: &crate::OwnedRequest) -> RequestState {
+        let options = production();
+        with_decision(request, &options, |d| {
+            d.maybe_handshake(
+                Reason::Auth(Ar::ClientUatWithoutSessionToken),
+                String::new(),
+                None,
+            )
+        })
+    }
+
+    #[test]
+    fn an_eligible_document_request_is_redirected_with_no_store_and_a_counter_cookie() {
+        let state = handshake_for(&document("__client_uat=1"));
+        assert_eq!(state.status(), AuthStatus::Handshake);
+        let location = state.location().unwrap().to_str().unwrap();
+        assert!(
+            location.starts_with("https://clerk.example.com/v1/client/handshake?"),
+            "{location}"
+        );
+        assert!(location.contains("redirect_url=https%3A%2F%2Fapp.example.com%2Fdashboard"));
+        assert_eq!(state.headers()[CACHE_CONTROL], "no-store");
+        let cookie = state.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with("__clerk_redirect_count=1;"), "{cookie}");
+    }
+
+    #[test]
+    fn a_request_that_is_not_a_document_is_signed_out_instead() {
+        let state = handshake_for(&api("Bearer x"));
+        assert_eq!(state.status(), AuthStatus::SignedOut);
+        assert!(state.headers().is_empty());
+    }
+
+    #[test]
+    fn the_loop_guard_trips_at_three_redirects_and_counts_up_below() {
+        let state = handshake_for(&document("__client_uat=1; __clerk_redirect_count=3"));
+        assert_eq!(state.status(), AuthStatus::SignedOut);
+        assert_eq!(
+            state.reason(),
+            Some(&Reason::Auth(Ar::ClientUatWithoutSessionToken))
+        );
+        let state = handshake_for(&document("__client_uat=1; __clerk_redirect_count=2"));
+        assert_eq!(state.status(), AuthStatus::Handshake);
+        let cookie = state.headers()[SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with("__clerk_redirect_count=3;"), "{cookie}");
+    }
+
+    #[test]
+    fn the_handshake_location_names_the_reason_and_the_expired_session_token() {
+        let options = production();
+        let request = document("__session=a.b.c; __client_uat=1");
+        let location = with_decision(&request, &options, |d| {
+            d.handshake_location(&Reason::Auth(Ar::SessionTokenNbf))
+        })
+        .unwrap();
+        assert!(
+            location.contains("__clerk_hs_reason=session-token-nbf"),
+            "{location}"
+        );
+        assert!(location.contains("format=nonce") || location.contains("session="));
+    }
+}

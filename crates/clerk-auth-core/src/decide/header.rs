@@ -178,3 +178,118 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use crate::state::AuthStatus;
+    use crate::testing::{KeyPair, TokenMinter, TEMPLATE_CATEGORY};
+
+    use super::super::test_support::{api, document, production, production_builder, reason};
+    use super::super::with_decision;
+    use super::*;
+
+    fn decided(flow: Flow<RequestState>) -> RequestState {
+        match flow {
+            Ok(state) => state,
+            Err(_) => panic!("the step did not decide"),
+        }
+    }
+
+    #[test]
+    fn a_bearer_without_a_token_is_a_malformed_header_token() {
+        let options = production();
+        let state = decided(with_decision(&api("Bearer "), &options, |d| d.dispatch()));
+        assert_eq!(state.status(), AuthStatus::SignedOut);
+        assert_eq!(reason(&state), "token-invalid");
+        assert!(state.message().unwrap().contains("carries no token"));
+    }
+
+    #[test]
+    fn a_token_type_outside_the_accepted_list_is_refused_before_any_verification() {
+        let options = production_builder()
+            .accepts_token(vec![TokenType::ApiKey, TokenType::M2mToken])
+            .build()
+            .unwrap();
+        // A session JWT (not in the list): refused as an invalid token, no key needed.
+        let session = TokenMinter::new(KeyPair::shared()).mint();
+        let state = decided(with_decision(
+            &api(&format!("Bearer {session}")),
+            &options,
+            |d| d.dispatch(),
+        ));
+        assert_eq!(state.status(), AuthStatus::SignedOut);
+        assert_eq!(state.token_type(), None);
+    }
+
+    #[test]
+    fn without_a_header_token_a_machine_only_route_is_signed_out_and_a_session_route_goes_on() {
+        let options = production_builder()
+            .accepts_token(TokenType::ApiKey)
+            .build()
+            .unwrap();
+        let state = decided(with_decision(&document(""), &options, |d| {
+            d.without_header_token(d.options.accepts_token())
+        }));
+        assert_eq!(state.reason(), Some(&Reason::NoTokenInHeader));
+        assert_eq!(state.token_type(), Some(TokenType::ApiKey));
+        // Session tokens accepted: the cookie flow decides (no cookies: signed out, §2.3).
+        let options = production();
+        let state = decided(with_decision(&document(""), &options, |d| {
+            d.without_header_token(d.options.accepts_token())
+        }));
+        assert_eq!(reason(&state), "session-token-and-uat-missing");
+    }
+
+    #[test]
+    fn a_machine_token_of_another_kind_and_a_template_jwt_are_type_mismatches() {
+        let options = production_builder()
+            .accepts_token(TokenType::ApiKey)
+            .build()
+            .unwrap();
+        let state = decided(with_decision(&api("Bearer mt_123"), &options, |d| {
+            d.machine_or_session_flow("mt_123")
+        }));
+        assert_eq!(state.reason(), Some(&Reason::Auth(Ar::TokenTypeMismatch)));
+        assert_eq!(state.token_type(), Some(TokenType::ApiKey));
+
+        let options = production_builder()
+            .accepts_token(AcceptsToken::Any)
+            .build()
+            .unwrap();
+        let template = TokenMinter::new(KeyPair::shared())
+            .category(Some(TEMPLATE_CATEGORY))
+            .mint();
+        let state = decided(with_decision(
+            &api(&format!("Bearer {template}")),
+            &options,
+            |d| d.machine_or_session_flow(&template),
+        ));
+        assert_eq!(state.reason(), Some(&Reason::Auth(Ar::TokenTypeMismatch)));
+    }
+
+    #[test]
+    fn a_satellite_whose_sign_in_url_is_on_its_own_origin_cannot_decide() {
+        let request = crate::testing::TestRequest::get("https://sat.example.com/")
+            .header("origin", "https://sat.example.com")
+            .build();
+        let misconfigured = production_builder()
+            .is_satellite(true)
+            .domain("sat.example.com")
+            .sign_in_url("https://sat.example.com/sign-in")
+            .build()
+            .unwrap();
+        let flow = with_decision(&request, &misconfigured, |d| d.preflight());
+        assert!(matches!(
+            flow,
+            Err(Stop::Failed(AuthenticateError::SatelliteMisconfigured(_)))
+        ));
+        let fine = production_builder()
+            .is_satellite(true)
+            .domain("sat.example.com")
+            .sign_in_url("https://app.example.com/sign-in")
+            .build()
+            .unwrap();
+        assert!(with_decision(&request, &fine, |d| d.preflight()).is_ok());
+    }
+}

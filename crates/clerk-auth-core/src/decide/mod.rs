@@ -31,6 +31,8 @@ mod cookie;
 mod handshake;
 mod header;
 mod refresh;
+#[cfg(all(test, feature = "testing"))]
+mod test_support;
 
 pub(crate) use self::context::RequestContext;
 use self::handshake::HandshakeFailure;

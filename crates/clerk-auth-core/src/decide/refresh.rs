@@ -121,3 +121,94 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use crate::state::AuthStatus;
+    use crate::testing::TestRequest;
+
+    use super::super::test_support::{document, production};
+    use super::super::with_decision;
+    use super::*;
+
+    fn expired() -> TokenVerificationError {
+        TokenVerificationError::new(TvReason::TokenExpired, "JWT is expired.")
+    }
+
+    fn refresh_cookie(options: &Options) -> String {
+        format!("__refresh_{}=r1", options.cookie_suffix().unwrap())
+    }
+
+    fn handled(request: &crate::OwnedRequest, err: TokenVerificationError) -> RequestState {
+        let options = production();
+        match with_decision(request, &options, |d| {
+            d.handle_session_token_error(err, TokenCarrier::Cookie)
+        }) {
+            Ok(state) => state,
+            Err(_) => panic!("the step did not decide"),
+        }
+    }
+
+    #[test]
+    fn an_expired_token_is_refreshed_only_on_a_get_with_a_refresh_cookie() {
+        let post = TestRequest::post("https://app.example.com/dashboard")
+            .header("sec-fetch-dest", "document")
+            .build();
+        let state = handled(&post, expired());
+        assert_eq!(
+            state.reason(),
+            Some(&Reason::SessionTokenExpired(
+                RefreshError::NonEligibleNonGet
+            ))
+        );
+        let state = handled(&document("__client_uat=1"), expired());
+        assert_eq!(
+            state.reason(),
+            Some(&Reason::SessionTokenExpired(
+                RefreshError::NonEligibleNoRefreshCookie
+            ))
+        );
+        // A GET document request: the expiry leads to a handshake.
+        assert_eq!(state.status(), AuthStatus::Handshake);
+    }
+
+    #[test]
+    fn other_failures_are_signed_out_with_their_own_reason_and_no_handshake() {
+        let err = TokenVerificationError::new(TvReason::TokenInvalidSignature, "bad signature");
+        let state = handled(&document("__client_uat=1"), err);
+        assert_eq!(state.status(), AuthStatus::SignedOut);
+        assert_eq!(
+            state.reason(),
+            Some(&Reason::Token(TvReason::TokenInvalidSignature))
+        );
+    }
+
+    #[test]
+    fn a_refresh_stops_before_the_network_when_the_expired_token_says_too_little() {
+        let options = production();
+        let refresh = |cookies: String| {
+            let request = document(&cookies);
+            match with_decision(&request, &options, |d| d.refresh()) {
+                Ok(Err(e)) => e,
+                Ok(Ok(_)) => panic!("refreshed"),
+                Err(_) => panic!("wanted the network"),
+            }
+        };
+        assert_eq!(
+            refresh("__session=a.b.c".to_owned()),
+            RefreshError::MissingRefreshToken
+        );
+        assert_eq!(
+            refresh(format!("__session=a.b.c; {}", refresh_cookie(&options))),
+            RefreshError::ExpiredSessionTokenDecodeFailed
+        );
+        let no_sid = crate::testing::TokenMinter::new(crate::testing::KeyPair::shared())
+            .without_claim("sid")
+            .mint();
+        assert_eq!(
+            refresh(format!("__session={no_sid}; {}", refresh_cookie(&options))),
+            RefreshError::ExpiredSessionTokenMissingSidClaim
+        );
+    }
+}
