@@ -7,9 +7,9 @@
 
 use std::sync::OnceLock;
 
-use clerk_auth_core::fuzzing::{backend_api_answer, key_set_answer};
+use clerk_auth_core::fuzzing::{backend_api_answer, key_set_answer, machine_auth_from_responses};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{Jwt, MachineAuth};
+use clerk_auth_core::Jwt;
 use clerk_auth_fuzz::{now, MAX_MESSAGE_BYTES};
 use libfuzzer_sys::fuzz_target;
 
@@ -55,14 +55,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = answers.refresh;
     if let Ok(value) = &answers.machine {
-        for auth in [
-            MachineAuth::from_api_key_response(value),
-            MachineAuth::from_m2m_response(value),
-            MachineAuth::from_oauth_response(value),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for auth in machine_auth_from_responses(value).into_iter().flatten() {
             let _ = format!("{auth:?}");
         }
     }

@@ -9,8 +9,8 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use clerk_auth_core::fuzzing::is_jwt_format;
 use clerk_auth_core::state::X_CLERK_AUTH_MESSAGE;
-use clerk_auth_core::token::auth::is_jwt_format;
 use clerk_auth_core::{try_authenticate_request, Interrupt, Jwt, RequestState, TokenType};
 use clerk_auth_fuzz::{options, stub_key, Case, Stub, MAX_MESSAGE_BYTES};
 use libfuzzer_sys::fuzz_target;

@@ -7,9 +7,9 @@
 
 use std::sync::{Arc, OnceLock};
 
+use clerk_auth_core::fuzzing::{is_jwt_format, machine_auth_from_jwt, machine_token_type};
 use clerk_auth_core::testing::{FixedClock, KeyPair};
-use clerk_auth_core::token::auth::{is_jwt_format, machine_token_type};
-use clerk_auth_core::{Has, JwsAlgorithm, Jwt, MachineAuth, Options, SessionAuth};
+use clerk_auth_core::{Has, JwsAlgorithm, Jwt, Options, SessionAuth};
 use clerk_auth_fuzz::{now, stub_key, MAX_MESSAGE_BYTES};
 use libfuzzer_sys::fuzz_target;
 
@@ -63,10 +63,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = session.has(&Has::permission("org:sys_memberships:read"));
             let _ = session.factor_verification_ages();
         }
-        if let Ok(m) = MachineAuth::from_m2m_jwt(&jwt) {
-            let _ = format!("{m:?}");
-        }
-        if let Ok(m) = MachineAuth::from_oauth_jwt(&jwt) {
+        for m in machine_auth_from_jwt(&jwt).into_iter().flatten() {
             let _ = format!("{m:?}");
         }
     }

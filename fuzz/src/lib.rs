@@ -29,10 +29,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clerk_auth_core::bapi::{BapiError, RefreshRequest};
-use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
-use clerk_auth_core::{AcceptsToken, BackendApi, Options, OrganizationSyncOptions, TokenType, TokenVerificationError, TokenVerificationErrorReason, TokenVerifier, VerificationKey};
 use clerk_auth_core::testing::TestRequest;
+use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
 use clerk_auth_core::OwnedRequest;
+use clerk_auth_core::{
+    AcceptsToken, BackendApi, Options, OrganizationSyncOptions, TokenType, TokenVerificationError,
+    TokenVerificationErrorReason, TokenVerifier, VerificationKey,
+};
 use serde_json::Value;
 
 /// The fixed time of every case (Unix seconds).

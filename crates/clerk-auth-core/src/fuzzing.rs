@@ -229,3 +229,35 @@ pub fn key_set_answer(
         })
         .fuzz_classify(response(status, body))
 }
+
+/// Whether a token string has the shape of a JWT (a crate-private helper).
+pub fn is_jwt_format(token: &str) -> bool {
+    crate::token::auth::is_jwt_format(token)
+}
+
+/// The machine token type a string's prefix or claims name (a crate-private helper).
+pub fn machine_token_type(token: &str) -> Option<crate::TokenType> {
+    crate::token::auth::machine_token_type(token)
+}
+
+/// The machine auth object from a Backend API verify answer, read as each kind's response
+/// (API key, M2M token, OAuth token).
+pub fn machine_auth_from_responses(
+    body: &serde_json::Value,
+) -> [Result<crate::MachineAuth, crate::token::ClaimsError>; 3] {
+    [
+        crate::MachineAuth::from_api_key_response(body),
+        crate::MachineAuth::from_m2m_response(body),
+        crate::MachineAuth::from_oauth_response(body),
+    ]
+}
+
+/// The machine auth object from a JWT, read as an M2M and as an OAuth token.
+pub fn machine_auth_from_jwt(
+    jwt: &Jwt,
+) -> [Result<crate::MachineAuth, crate::token::ClaimsError>; 2] {
+    [
+        crate::MachineAuth::from_m2m_jwt(jwt),
+        crate::MachineAuth::from_oauth_jwt(jwt),
+    ]
+}

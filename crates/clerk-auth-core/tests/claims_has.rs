@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use clerk_auth_core::token::{FactorLevel, SessionAuthObject};
-use clerk_auth_core::{Has, Jwt, MachineAuth, Reverification, SessionAuth};
+use clerk_auth_core::{Has, Jwt, Reverification, SessionAuth};
 use serde_json::{json, Value};
 
 fn auth(claims: Value) -> SessionAuth {
@@ -260,10 +260,6 @@ fn dimensions_are_anded() {
 }
 
 #[test]
-fn signed_out_and_machine_objects_never_have() {
+fn signed_out_objects_never_have() {
     assert!(!SessionAuthObject::signed_out(true).has(&Has::role("admin")));
-    let m =
-        MachineAuth::from_m2m_response(&json!({"id": "mt_1", "subject": "mch_1", "scopes": []}))
-            .unwrap();
-    assert!(!m.has(&Has::role("admin")));
 }

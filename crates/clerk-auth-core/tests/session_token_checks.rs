@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use clerk_auth_core::testing::server::{BackendApiServer, Endpoint, RefreshResponse};
 use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::verify::pipeline::{M2M_CATEGORY, TEMPLATE_CATEGORY};
+use clerk_auth_core::testing::{M2M_CATEGORY, TEMPLATE_CATEGORY};
 use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{authenticate_request, AuthStatus, Options, RequestState};
 use http::header::SET_COOKIE;

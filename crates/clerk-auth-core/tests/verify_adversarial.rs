@@ -5,8 +5,9 @@
 mod verify_support;
 
 use clerk_auth_core::testing::{signing_input, token_with_signature, KeyPair, TokenMinter};
+use clerk_auth_core::testing::{M2M_CATEGORY, TEMPLATE_CATEGORY};
 use clerk_auth_core::token::{MAX_JSON_DEPTH, MAX_TOKEN_LEN};
-use clerk_auth_core::verify::{JwsAlgorithm, VerifyOptions, M2M_CATEGORY, TEMPLATE_CATEGORY};
+use clerk_auth_core::verify::{JwsAlgorithm, VerifyOptions};
 use clerk_auth_core::{TokenVerificationErrorAction as Action, TokenVerificationErrorReason as R};
 use josekit::jws::{JwsSigner, HS256};
 use serde_json::json;

@@ -8,11 +8,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clerk_auth_core::testing::FixedClock;
-use clerk_auth_core::verify::{
-    JwsAlgorithm, KeyError, PemVerifier, Verifier, VerifyOptions, IGNORE_CATEGORY, M2M_CATEGORY,
-    SESSION_CATEGORY, TEMPLATE_CATEGORY,
+use clerk_auth_core::testing::{
+    FixedClock, IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
 };
+use clerk_auth_core::verify::{JwsAlgorithm, KeyError, PemVerifier, Verifier, VerifyOptions};
 use clerk_auth_core::{
     ConfigError, Jwt, TokenVerificationError, TokenVerificationErrorAction as Action,
     TokenVerificationErrorReason as R, TokenVerifier, VerificationKey,

@@ -1,8 +1,8 @@
 //! Machine tokens (§5): API keys, M2M tokens and OAuth access tokens presented in the
 //! `Authorization` header.
 //!
-//! Detection is [`machine_token_type`]. Verification
-//! follows Clerk's `verifyMachineAuthToken`:
+//! Detection reads the token's prefix (`ak_`, `mt_`, `oat_`) or, for a JWT, its claims.
+//! Verification follows Clerk's `verifyMachineAuthToken`:
 //!
 //! * **JWT forms** are verified locally, with the instance's key source (the PEM key, else the
 //!   key set fetched with the secret key) and the full `verifyJwt` check list (§3.3), including the

@@ -22,8 +22,8 @@ use crate::publishable_key::{InstanceType, PublishableKey};
 use crate::token::auth::TokenType;
 use crate::token::Jwt;
 use crate::verify::jwks::{JwksVerifier, KeySetRetry, DEFAULT_API_URL, DEFAULT_API_VERSION};
-use crate::verify::pem::PemVerifier;
 use crate::verify::pipeline::{Verifier, VerifyOptions};
+use crate::verify::PemVerifier;
 use crate::verify::{TokenVerifier, VerificationKey};
 
 use super::config::Config;

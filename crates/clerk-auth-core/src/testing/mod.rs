@@ -37,7 +37,12 @@ use josekit::jws::{JwsSigner, RS256, RS384, RS512};
 use serde_json::{json, Map, Value};
 
 use crate::clock::Clock;
-use crate::verify::{JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey, SESSION_CATEGORY};
+use crate::verify::{JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey};
+
+/// The `cat` header values of Clerk's tokens, for minting each kind ([`TokenMinter::category`]).
+pub use crate::verify::pipeline::{
+    IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
+};
 
 /// An RSA key pair for tests (2048 bits by default).
 ///

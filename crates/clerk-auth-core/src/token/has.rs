@@ -13,7 +13,7 @@ use super::session::{SessionAuth, SessionAuthObject};
 /// one must be set (`Has::default()` is never satisfied).
 ///
 /// ```
-/// use clerk_auth_core::token::auth::{Has, Reverification};
+/// use clerk_auth_core::token::{Has, Reverification};
 /// let admin = Has::role("org:admin");
 /// let billing_manager = Has::permission("org:billing:manage").and_reverification(Reverification::Strict);
 /// # let _ = (admin, billing_manager);

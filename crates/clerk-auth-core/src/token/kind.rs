@@ -75,14 +75,14 @@ impl Serialize for TokenType {
 }
 
 /// The prefix of opaque M2M tokens.
-pub const M2M_TOKEN_PREFIX: &str = "mt_";
+pub(crate) const M2M_TOKEN_PREFIX: &str = "mt_";
 /// The prefix of opaque OAuth access tokens.
-pub const OAUTH_TOKEN_PREFIX: &str = "oat_";
+pub(crate) const OAUTH_TOKEN_PREFIX: &str = "oat_";
 /// The prefix of API keys.
-pub const API_KEY_PREFIX: &str = "ak_";
+pub(crate) const API_KEY_PREFIX: &str = "ak_";
 
 /// Whether `token` has the form of a JWT: three non-empty base64url segments (§5.1).
-pub fn is_jwt_format(token: &str) -> bool {
+pub(crate) fn is_jwt_format(token: &str) -> bool {
     let mut parts = token.split('.');
     let segment_ok = |s: Option<&str>| {
         s.is_some_and(|s| {
@@ -99,19 +99,19 @@ pub fn is_jwt_format(token: &str) -> bool {
 
 /// Whether a decoded JWT is an OAuth access token (header `typ` is `at+jwt` or
 /// `application/at+jwt`, RFC 9068).
-pub fn is_oauth_jwt(jwt: &Jwt) -> bool {
+pub(crate) fn is_oauth_jwt(jwt: &Jwt) -> bool {
     matches!(jwt.header_str("typ"), Some("at+jwt" | "application/at+jwt"))
 }
 
 /// Whether a decoded JWT is an M2M token (its `sub` starts with `mch_`).
-pub fn is_m2m_jwt(jwt: &Jwt) -> bool {
+pub(crate) fn is_m2m_jwt(jwt: &Jwt) -> bool {
     jwt.claim_str("sub").is_some_and(|s| s.starts_with("mch_"))
 }
 
 /// Clerk's machine-token detection (§5.1, `getMachineTokenType`): `mt_` or an M2M JWT is
 /// `m2m_token`; `oat_` or an OAuth JWT is `oauth_token`; `ak_` is `api_key`; anything else
 /// (a session token, garbage) is `None`.
-pub fn machine_token_type(token: &str) -> Option<TokenType> {
+pub(crate) fn machine_token_type(token: &str) -> Option<TokenType> {
     let jwt = is_jwt_format(token)
         .then(|| Jwt::decode(token).ok())
         .flatten();

@@ -56,7 +56,7 @@ impl MachineAuth {
     }
 
     /// From the Backend API's `POST /api_keys/verify` response (§5.3).
-    pub fn from_api_key_response(body: &Value) -> Result<Self, ClaimsError> {
+    pub(crate) fn from_api_key_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::ApiKey, id, subject, scopes);
         auth.name = body.get("name").and_then(Value::as_str).map(str::to_owned);
@@ -73,7 +73,7 @@ impl MachineAuth {
     }
 
     /// From the Backend API's `POST /m2m_tokens/verify` response (§5.3).
-    pub fn from_m2m_response(body: &Value) -> Result<Self, ClaimsError> {
+    pub(crate) fn from_m2m_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::M2mToken, id, subject, scopes);
         auth.claims = body.get("claims").and_then(Value::as_object).cloned();
@@ -82,7 +82,7 @@ impl MachineAuth {
     }
 
     /// From the Backend API's `POST /oauth_applications/access_tokens/verify` response (§5.3).
-    pub fn from_oauth_response(body: &Value) -> Result<Self, ClaimsError> {
+    pub(crate) fn from_oauth_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::OauthToken, id, subject, scopes);
         auth.user_id = Some(auth.subject.clone());
@@ -98,7 +98,7 @@ impl MachineAuth {
     /// From a verified M2M JWT (§5.3): `id = jti ?? ""`, `subject = sub`,
     /// `scopes = scopes.split(" ")`, else `aud`, else `[]`; `claims` = the payload without
     /// `iss`, `sub`, `exp`, `nbf`, `iat`, `jti` (`None` if nothing is left).
-    pub fn from_m2m_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
+    pub(crate) fn from_m2m_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
         let claims = jwt.claims();
         let subject = jwt_subject(jwt)?;
         let id = jwt.claim_str("jti").unwrap_or_default().to_owned();
@@ -121,7 +121,7 @@ impl MachineAuth {
 
     /// From a verified OAuth access-token JWT (§5.3): `id = jti ?? ""`, `subject = sub`,
     /// `client_id ?? ""`, `scopes = scp`, else `scope.split(" ")`, else `[]`.
-    pub fn from_oauth_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
+    pub(crate) fn from_oauth_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
         let claims = jwt.claims();
         let subject = jwt_subject(jwt)?;
         let id = jwt.claim_str("jti").unwrap_or_default().to_owned();

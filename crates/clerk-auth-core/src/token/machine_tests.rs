@@ -1,11 +1,14 @@
 //! Machine auth objects (§5.3, §5.6): from Backend API responses and from verified JWT claims,
 //! token-type detection, and the JSON shape.
+//!
+//! They live beside the code: the Backend API response mappings and the detection helpers are
+//! crate-private.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use base64::Engine;
-use clerk_auth_core::token::auth::machine_token_type;
-use clerk_auth_core::token::ClaimsError;
-use clerk_auth_core::{Jwt, MachineAuth, TokenType};
+
+use super::kind::machine_token_type;
+use super::{ClaimsError, Jwt, MachineAuth, TokenType};
 use serde_json::{json, Value};
 
 fn token(header: Value, claims: Value) -> String {
@@ -246,4 +249,12 @@ fn detection() {
     );
     assert_eq!(machine_token_type(&session), None);
     assert_eq!(machine_token_type("a.b.c"), None);
+}
+
+#[test]
+fn machine_objects_never_have() {
+    let m =
+        MachineAuth::from_m2m_response(&json!({"id": "mt_1", "subject": "mch_1", "scopes": []}))
+            .unwrap();
+    assert!(!m.has(&super::Has::role("admin")));
 }

@@ -1,16 +1,19 @@
 //! Tokens: decoding, claims, and the auth objects built from them.
 
-pub mod auth;
-pub mod claims;
+pub(crate) mod auth;
+mod claims;
 mod has;
 mod json;
 mod jwt;
 mod kind;
 mod machine;
+#[cfg(test)]
+mod machine_tests;
 mod session;
 
 pub use auth::{
     FactorLevel, Has, MachineAuth, Reverification, SessionAuth, SessionAuthObject, TokenType,
+    UnknownReverification, UnknownTokenType,
 };
 pub use claims::ClaimsError;
 pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};

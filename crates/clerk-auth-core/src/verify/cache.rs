@@ -22,7 +22,7 @@ use super::checks::TimeClaims;
 
 /// The default number of tokens kept: 4 096 (about 4.3 KB each with the session auth object:
 /// about 17 MiB when full).
-pub const DEFAULT_CAPACITY: u64 = 4_096;
+pub(crate) const DEFAULT_CAPACITY: u64 = 4_096;
 
 /// A verified token and its time claims.
 #[derive(Debug)]

@@ -18,7 +18,7 @@ use super::{JwsAlgorithm, VerificationKey};
 /// The default clock skew, 5 seconds (Clerk's `DEFAULT_CLOCK_SKEW_IN_MS`).
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
-/// What [`verify_jwt`] checks besides the signature (§1.1, §3.3).
+/// What verification checks besides the signature (§1.1, §3.3): Clerk's `verifyJwt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Allowed `azp` values. Empty (the default): `azp` is not checked. Non-empty: `azp` must be
@@ -366,7 +366,7 @@ pub(super) fn duration_ms(d: Duration) -> f64 {
 /// Clerk's `verifyJwt` on a decoded token, in its exact order (§3.3):
 /// `typ`, `alg`, signature (with `key`), `sub`, `aud`, `azp`, `exp`, `nbf`, `iat`; then the
 /// opt-in `iss` pin. Claims are looked at only after the signature checked out.
-pub fn verify_jwt(
+pub(crate) fn verify_jwt(
     jwt: &Jwt,
     key: &VerificationKey,
     opts: &VerifyOptions,

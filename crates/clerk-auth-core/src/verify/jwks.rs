@@ -4,41 +4,7 @@
 //! keys in a cache that belongs to the verifier instance (so its scope is exactly one API URL,
 //! API version and secret key; nothing is process-global).
 //!
-//! Cache rules:
-//! - **TTL, strict.** Keys are fresh for [`JwksConfig::ttl`] (5 minutes) after the fetch that
-//!   brought them started. A hit never extends it. Each successful fetch replaces the whole set.
-//! - **Refreshed ahead, in the background.** A request that finds its key after
-//!   [`JwksConfig::refresh_at_percent`] (80%) of the TTL starts a refresh on a background thread
-//!   and goes on with the current keys, as do the requests after it: with steady traffic, no
-//!   request ever waits on a routine refresh, and the keys never expire.
-//! - **Single flight.** One fetch at a time: requests that must wait for the keys (none in
-//!   memory, keys past their TTL, a `kid` that a fetch may bring) wait for the running fetch and
-//!   use its result; they never start another.
-//! - **Non-blocking lookups.** [`TokenVerifier::try_key`] decides and takes the key in one step
-//!   under the cache's lock: it never fetches and never waits; it answers `None` ("would
-//!   block") exactly when a blocking lookup would fetch or wait.
-//! - **Unknown `kid`.** With fresh keys, a token whose `kid` is not in the set triggers a refresh
-//!   at most once per [`JwksConfig::kid_miss_cooldown`] (10 s); otherwise it fails at once with
-//!   `jwk-kid-mismatch`. Random `kid`s cannot drive traffic to the Backend API. When the refetch
-//!   (or the last fetch) failed, the failure is reported (`secret-key-invalid`,
-//!   `jwk-remote-failed-to-load`: `503`), not the `kid` (decision 12).
-//! - **Outages.** A fetch failing for network reasons, a 5xx, a 429, a redirect (never followed:
-//!   the secret key only goes to the configured host) or an unreadable body is *transient*: the
-//!   last good keys keep serving for [`JwksConfig::stale_grace`] (1 hour) past their TTL, then
-//!   verification fails closed with `jwk-remote-failed-to-load`. While the outage lasts, a
-//!   background refresh retries the fetch once per [`JwksConfig::failure_backoff`] (10 s); the
-//!   requests use the stale keys without waiting for it.
-//! - **Refusals.** A 4xx (other than 429) is not retried and gets no grace: `clerk_key_invalid`
-//!   is `secret-key-invalid` with the Backend API's message, anything else
-//!   `jwk-remote-failed-to-load` ("Error loading Clerk JWKS from `<url>` with code=`<status>`").
-//!   An empty key set is `jwk-remote-failed-to-load`.
-//! - **Bounded time.** Each attempt has a timeout ([`JwksConfig::timeout`], 1.5 s); network
-//!   errors and 5xx are retried up to [`JwksConfig::max_attempts`] (3) with exponential backoff
-//!   from [`JwksConfig::retry_backoff`] (100 ms, ×2, jitter ×[1, 1.5)); the whole fetch,
-//!   retries included, stays within [`JwksConfig::fetch_budget`] (3.5 s).
-//!
-//! Time for all of this is [`Instant`] (monotonic): a wall-clock jump neither expires nor
-//! revives keys.
+//! The cache rules are on [`JwksVerifier`].
 
 use std::fmt;
 use std::sync::{Arc, Condvar, Mutex};
@@ -65,9 +31,9 @@ pub(crate) const EMPTY_KEY_SET_MESSAGE: &str =
     "The JWKS endpoint did not contain any signing keys. Contact support@clerk.com.";
 
 /// Clerk's production Backend API URL.
-pub const DEFAULT_API_URL: &str = "https://api.clerk.com";
+pub(crate) const DEFAULT_API_URL: &str = "https://api.clerk.com";
 /// Clerk's Backend API version path segment.
-pub const DEFAULT_API_VERSION: &str = "v1";
+pub(crate) const DEFAULT_API_VERSION: &str = "v1";
 
 /// Settings of a [`JwksVerifier`]. Build with [`JwksConfig::new`] and adjust fields.
 ///
@@ -159,10 +125,45 @@ impl fmt::Debug for JwksConfig {
 }
 
 /// A [`TokenVerifier`] over Clerk's remote key set, with a per-instance cache.
-/// See the [module documentation](self) for the cache rules.
+///
+/// Cache rules:
+/// - **TTL, strict.** Keys are fresh for [`JwksConfig::ttl`] (5 minutes) after the fetch that
+///   brought them started. A hit never extends it. Each successful fetch replaces the whole set.
+/// - **Refreshed ahead, in the background.** A request that finds its key after
+///   [`JwksConfig::refresh_at_percent`] (80%) of the TTL starts a refresh on a background thread
+///   and goes on with the current keys, as do the requests after it: with steady traffic, no
+///   request ever waits on a routine refresh, and the keys never expire.
+/// - **Single flight.** One fetch at a time: requests that must wait for the keys (none in
+///   memory, keys past their TTL, a `kid` that a fetch may bring) wait for the running fetch and
+///   use its result; they never start another.
+/// - **Non-blocking lookups.** [`TokenVerifier::try_key`] decides and takes the key in one step
+///   under the cache's lock: it never fetches and never waits; it answers `None` ("would
+///   block") exactly when a blocking lookup would fetch or wait.
+/// - **Unknown `kid`.** With fresh keys, a token whose `kid` is not in the set triggers a refresh
+///   at most once per [`JwksConfig::kid_miss_cooldown`] (10 s); otherwise it fails at once with
+///   `jwk-kid-mismatch`. Random `kid`s cannot drive traffic to the Backend API. When the refetch
+///   (or the last fetch) failed, the failure is reported (`secret-key-invalid`,
+///   `jwk-remote-failed-to-load`: `503`), not the `kid` (decision 12).
+/// - **Outages.** A fetch failing for network reasons, a 5xx, a 429, a redirect (never followed:
+///   the secret key only goes to the configured host) or an unreadable body is *transient*: the
+///   last good keys keep serving for [`JwksConfig::stale_grace`] (1 hour) past their TTL, then
+///   verification fails closed with `jwk-remote-failed-to-load`. While the outage lasts, a
+///   background refresh retries the fetch once per [`JwksConfig::failure_backoff`] (10 s); the
+///   requests use the stale keys without waiting for it.
+/// - **Refusals.** A 4xx (other than 429) is not retried and gets no grace: `clerk_key_invalid`
+///   is `secret-key-invalid` with the Backend API's message, anything else
+///   `jwk-remote-failed-to-load` ("Error loading Clerk JWKS from `<url>` with code=`<status>`").
+///   An empty key set is `jwk-remote-failed-to-load`.
+/// - **Bounded time.** Each attempt has a timeout ([`JwksConfig::timeout`], 1.5 s); network
+///   errors and 5xx are retried up to [`JwksConfig::max_attempts`] (3) with exponential backoff
+///   from [`JwksConfig::retry_backoff`] (100 ms, ×2, jitter ×[1, 1.5)); the whole fetch,
+///   retries included, stays within [`JwksConfig::fetch_budget`] (3.5 s).
+///
+/// Time for all of this is [`Instant`] (monotonic): a wall-clock jump neither expires nor
+/// revives keys.
 ///
 /// ```no_run
-/// use clerk_auth_core::verify::jwks::{JwksConfig, JwksVerifier};
+/// use clerk_auth_core::verify::{JwksConfig, JwksVerifier};
 ///
 /// let verifier = JwksVerifier::new(JwksConfig::new(std::env::var("CLERK_SECRET_KEY").unwrap_or_default()));
 /// verifier.refresh().ok(); // pre-warm at start-up

@@ -331,7 +331,7 @@ impl VerificationKey {
     /// `token-verification-failed` ("Error verifying JWT signature. Error: ..."); a signature that
     /// does not match is `token-invalid-signature` ("JWT signature is invalid.").
     ///
-    /// This checks nothing else: [`verify_jwt`](super::pipeline::verify_jwt) runs the full order.
+    /// This checks nothing else: a [`Verifier`](super::Verifier) runs the full order.
     pub fn verify(&self, jwt: &Jwt) -> Result<(), TokenVerificationError> {
         self.check_signature(jwt).map_err(|failure| match failure {
             SignatureFailure::Unverifiable(detail) => TokenVerificationError::new(

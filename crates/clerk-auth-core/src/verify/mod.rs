@@ -6,20 +6,17 @@ use std::sync::Arc;
 use crate::error::TokenVerificationError;
 use crate::token::Jwt;
 
-pub mod cache;
+pub(crate) mod cache;
 mod checks;
-pub mod jwks;
-pub mod key;
-pub mod pem;
-pub mod pipeline;
+pub(crate) mod jwks;
+mod key;
+mod pem;
+pub(crate) mod pipeline;
 
 pub use jwks::{JwksConfig, JwksVerifier};
 pub use key::{JwsAlgorithm, KeyError, VerificationKey};
 pub use pem::PemVerifier;
-pub use pipeline::{
-    is_non_session_category, verify_jwt, Verifier, VerifyOptions, DEFAULT_CLOCK_SKEW,
-    IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
-};
+pub use pipeline::{Verifier, VerifyOptions, DEFAULT_CLOCK_SKEW};
 
 /// Where verification keys come from: the seam for custom key sources.
 ///

@@ -15,9 +15,10 @@ use crate::error::{TokenVerificationError, TokenVerificationErrorReason};
 use crate::token::Jwt;
 
 use super::cache::{CachedToken, VerifiedCache, DEFAULT_CAPACITY};
+pub(crate) use super::checks::verify_jwt;
 use super::checks::*;
 pub(crate) use super::checks::{describe_claim_checks, unix_ms};
-pub use super::checks::{verify_jwt, VerifyOptions, DEFAULT_CLOCK_SKEW};
+pub use super::checks::{VerifyOptions, DEFAULT_CLOCK_SKEW};
 use super::key::SignatureFailure;
 use super::{TokenVerifier, VerificationKey};
 
@@ -32,7 +33,7 @@ pub const IGNORE_CATEGORY: &str = "cl_I7d4PD111III";
 
 /// Clerk's `isNonSessionJwtCategory`: a category is present and is neither the session nor the
 /// ignore category. An absent category is a session token (tokens from before the rollout).
-pub fn is_non_session_category(cat: Option<&str>) -> bool {
+pub(crate) fn is_non_session_category(cat: Option<&str>) -> bool {
     matches!(cat, Some(c) if c != SESSION_CATEGORY && c != IGNORE_CATEGORY)
 }
 
@@ -155,7 +156,7 @@ impl Verifier {
     }
 
     /// Clerk's `verifyToken` (§3.2): decode, reject the M2M category (`token-invalid`, "Invalid
-    /// session token category."), get the key from the source, then [`verify_jwt`]. Cached by
+    /// session token category."), get the key from the source, then Clerk's `verifyJwt` checks in order. Cached by
     /// exact token; a hit re-checks `exp`, `nbf` and `iat` with the configured skew.
     pub fn verify_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
         self.verify_token_with_skew(token, self.inner.options.clock_skew)

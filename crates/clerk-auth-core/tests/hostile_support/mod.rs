@@ -14,8 +14,8 @@ use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::org_sync::OrganizationSyncOptions;
 use clerk_auth_core::testing::TestRequest;
-use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{Options, OptionsBuilder};
 use serde_json::json;
 

@@ -68,3 +68,18 @@ pub fn reason<T: std::fmt::Debug>(
 ) -> TokenVerificationErrorReason {
     err(r).reason
 }
+
+/// The check pipeline alone: `jwt` verified with `key` at `now`, through a cacheless
+/// [`Verifier`] whose key source is that one key.
+pub fn verify_with_key(
+    jwt: &clerk_auth_core::Jwt,
+    key: clerk_auth_core::VerificationKey,
+    opts: &VerifyOptions,
+    now: SystemTime,
+) -> Result<(), TokenVerificationError> {
+    let source = Arc::new(clerk_auth_core::PemVerifier::from_key(key));
+    Verifier::new(source, opts.clone(), Arc::new(FixedClock::new(now)))
+        .without_cache()
+        .verify_decoded(Arc::new(jwt.clone()))
+        .map(drop)
+}
