@@ -23,7 +23,8 @@ use clerk_auth_core::Options;
 use warp::reject::Rejection;
 use warp::Filter;
 
-use crate::filter::{self, AuthState, SignedIn};
+use crate::filter;
+use crate::reply::{AuthState, SignedIn};
 
 /// [`crate::auth_state`] for an API route: extracts the [`AuthState`], never rejects a signed-out
 /// request, and never redirects.

@@ -1,8 +1,8 @@
-//! The filters: [`auth_state`], [`signed_in`], [`optional_signed_in`], and the values they extract.
+//! The filters: [`auth_state`], [`signed_in`], [`optional_signed_in`]; what they extract is in
+//! `reply.rs`.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::ops::Deref;
 use std::sync::Arc;
 
 use clerk_auth_core::state::Disposition;
@@ -12,10 +12,10 @@ use clerk_auth_core::{
 use warp::http::{HeaderMap, HeaderValue, Method};
 use warp::path::FullPath;
 use warp::reject::Rejection;
-use warp::reply::{Reply, Response};
+
 use warp::Filter;
 
-use crate::reject::{self, ClerkRejection};
+use crate::reply::{AuthState, ClerkRejection, SignedIn};
 
 /// The request as warp hands it to a filter: method, path, raw query and the header map.
 ///
@@ -167,105 +167,4 @@ pub(crate) fn optional_signed_in_with(
     api: bool,
 ) -> impl Filter<Extract = (Option<SignedIn>,), Error = Rejection> + Clone {
     auth_state_with(options, api).map(|state: AuthState| state.signed_in())
-}
-
-/// The decision for one request, from [`auth_state`]. Dereferences to [`RequestState`]
-/// (`session()`, `machine()`, `is_signed_in()`, `headers()` …). Cheap to clone.
-///
-/// Answer with [`AuthState::reply`] so the state's headers (`set-cookie` from a handshake or a
-/// refresh, the debug headers) reach the client.
-#[derive(Clone, Debug)]
-pub struct AuthState(Arc<RequestState>);
-
-impl AuthState {
-    /// The state.
-    pub fn state(&self) -> &RequestState {
-        &self.0
-    }
-
-    /// `Some` when a protected route may run (a signed-in session that is not pending, or an
-    /// authenticated machine; a pending session too when the options
-    /// [accept pending sessions](clerk_auth_core::OptionsBuilder::accept_pending_sessions)).
-    pub fn signed_in(&self) -> Option<SignedIn> {
-        match self.rejection() {
-            None => Some(SignedIn(self.clone())),
-            Some(_) => None,
-        }
-    }
-
-    /// `reply` with the state's headers added (appended: several `set-cookie` stay several).
-    pub fn reply<R: Reply>(&self, reply: R) -> AuthReply<R> {
-        AuthReply {
-            state: self.clone(),
-            reply,
-        }
-    }
-}
-
-impl Deref for AuthState {
-    type Target = RequestState;
-
-    fn deref(&self) -> &RequestState {
-        &self.0
-    }
-}
-
-impl AsRef<RequestState> for AuthState {
-    fn as_ref(&self) -> &RequestState {
-        &self.0
-    }
-}
-
-/// A request a protected route may serve, from [`signed_in`]. Dereferences to [`RequestState`]:
-/// `session()` (with `has(..)`), `machine()`, `auth_json()` ….
-#[derive(Clone, Debug)]
-pub struct SignedIn(AuthState);
-
-impl SignedIn {
-    /// The whole decision.
-    pub fn auth_state(&self) -> &AuthState {
-        &self.0
-    }
-
-    /// `reply` with the state's headers added (a server-side refresh sets cookies).
-    pub fn reply<R: Reply>(&self, reply: R) -> AuthReply<R> {
-        self.0.reply(reply)
-    }
-}
-
-impl Deref for SignedIn {
-    type Target = RequestState;
-
-    fn deref(&self) -> &RequestState {
-        &self.0
-    }
-}
-
-impl AsRef<RequestState> for SignedIn {
-    fn as_ref(&self) -> &RequestState {
-        &self.0
-    }
-}
-
-/// A handler's reply with the state applied, from [`AuthState::reply`] or [`SignedIn::reply`]:
-/// the reply plus every state header; or, for a state that must not reach a handler (which the
-/// filters never extract), `307` with the headers or `500`.
-#[derive(Debug)]
-pub struct AuthReply<R> {
-    state: AuthState,
-    reply: R,
-}
-
-impl<R: Reply> Reply for AuthReply<R> {
-    fn into_response(self) -> Response {
-        match self.state.disposition() {
-            Disposition::Continue => {
-                let mut response = self.reply.into_response();
-                reject::apply_state_headers(response.headers_mut(), &self.state);
-                response
-            }
-            Disposition::Redirect => ClerkRejection::Redirect(self.state).to_response(),
-            Disposition::ServerError => ClerkRejection::ServerError(self.state).to_response(),
-        }
-    }
 }

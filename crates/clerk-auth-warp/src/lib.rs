@@ -111,12 +111,12 @@
 
 pub mod api;
 mod filter;
-mod reject;
+mod reply;
 mod self_check;
 
 pub use clerk_auth_core::SelfCheckReport;
-pub use filter::{auth_state, optional_signed_in, signed_in, AuthReply, AuthState, SignedIn};
-pub use reject::{recover, ClerkRejection};
+pub use filter::{auth_state, optional_signed_in, signed_in};
+pub use reply::{recover, AuthReply, AuthState, ClerkRejection, SignedIn};
 pub use self_check::self_check;
 
 // The warp guide in `docs/` is compiled as a doctest of this crate.

@@ -1,13 +1,118 @@
-//! The custom rejection and [`recover`], which answers it.
+//! What a request is answered with: the values the filters extract ([`AuthState`],
+//! [`SignedIn`]), a handler's reply with the state applied ([`AuthReply`]), the custom rejection
+//! ([`ClerkRejection`]) and [`recover`], which answers it. They refer to one another, so they
+//! live together; the filters that produce them are in `filter.rs`.
 
-use clerk_auth_core::state::Rejection as ClerkAnswer;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use clerk_auth_core::state::{Disposition, Rejection as ClerkAnswer};
 use clerk_auth_core::{AuthenticateError, RequestState};
 use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 
-use crate::filter::AuthState;
+/// The decision for one request, from [`auth_state`]. Dereferences to [`RequestState`]
+/// (`session()`, `machine()`, `is_signed_in()`, `headers()` …). Cheap to clone.
+///
+/// Answer with [`AuthState::reply`] so the state's headers (`set-cookie` from a handshake or a
+/// refresh, the debug headers) reach the client.
+#[derive(Clone, Debug)]
+pub struct AuthState(pub(crate) Arc<RequestState>);
+
+impl AuthState {
+    /// The state.
+    pub fn state(&self) -> &RequestState {
+        &self.0
+    }
+
+    /// `Some` when a protected route may run (a signed-in session that is not pending, or an
+    /// authenticated machine; a pending session too when the options
+    /// [accept pending sessions](clerk_auth_core::OptionsBuilder::accept_pending_sessions)).
+    pub fn signed_in(&self) -> Option<SignedIn> {
+        match self.rejection() {
+            None => Some(SignedIn(self.clone())),
+            Some(_) => None,
+        }
+    }
+
+    /// `reply` with the state's headers added (appended: several `set-cookie` stay several).
+    pub fn reply<R: Reply>(&self, reply: R) -> AuthReply<R> {
+        AuthReply {
+            state: self.clone(),
+            reply,
+        }
+    }
+}
+
+impl Deref for AuthState {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+impl AsRef<RequestState> for AuthState {
+    fn as_ref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+/// A request a protected route may serve, from [`signed_in`]. Dereferences to [`RequestState`]:
+/// `session()` (with `has(..)`), `machine()`, `auth_json()` ….
+#[derive(Clone, Debug)]
+pub struct SignedIn(pub(crate) AuthState);
+
+impl SignedIn {
+    /// The whole decision.
+    pub fn auth_state(&self) -> &AuthState {
+        &self.0
+    }
+
+    /// `reply` with the state's headers added (a server-side refresh sets cookies).
+    pub fn reply<R: Reply>(&self, reply: R) -> AuthReply<R> {
+        self.0.reply(reply)
+    }
+}
+
+impl Deref for SignedIn {
+    type Target = RequestState;
+
+    fn deref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+impl AsRef<RequestState> for SignedIn {
+    fn as_ref(&self) -> &RequestState {
+        &self.0
+    }
+}
+
+/// A handler's reply with the state applied, from [`AuthState::reply`] or [`SignedIn::reply`]:
+/// the reply plus every state header; or, for a state that must not reach a handler (which the
+/// filters never extract), `307` with the headers or `500`.
+#[derive(Debug)]
+pub struct AuthReply<R> {
+    state: AuthState,
+    reply: R,
+}
+
+impl<R: Reply> Reply for AuthReply<R> {
+    fn into_response(self) -> Response {
+        match self.state.disposition() {
+            Disposition::Continue => {
+                let mut response = self.reply.into_response();
+                apply_state_headers(response.headers_mut(), &self.state);
+                response
+            }
+            Disposition::Redirect => ClerkRejection::Redirect(self.state).to_response(),
+            Disposition::ServerError => ClerkRejection::ServerError(self.state).to_response(),
+        }
+    }
+}
 
 /// Why a clerk-auth filter refused a request. [`recover`] turns it into the response; you can
 /// also find it yourself (`rejection.find::<ClerkRejection>()`) and answer differently.
