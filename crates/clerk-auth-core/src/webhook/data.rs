@@ -1,9 +1,10 @@
 //! Typed `data` of the event families a user sync needs: users, sessions, organizations,
 //! organization memberships and deleted objects, in Clerk's snake_case JSON names.
 //!
-//! Every field Clerk may omit or send as `null` is optional or defaults (empty list, empty
-//! metadata, `false`), so a payload with fewer fields still parses; every field not named here is
-//! kept in `extra`, so nothing Clerk adds is lost, and serializing gives it back.
+//! Every field Clerk may omit or send as `null` is an `Option` (absent is `None`) or defaults
+//! (empty list, empty metadata, `false`), so a payload with fewer fields still parses; every field
+//! not named here is kept in `extra`, so nothing Clerk adds is lost, and serializing gives it
+//! back.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -27,31 +28,23 @@ pub struct UserData {
     /// `user_…`.
     pub id: String,
     /// `"user"`.
-    #[serde(default)]
     pub object: Option<String>,
     /// The id of your own system's record, if you set one.
-    #[serde(default)]
     pub external_id: Option<String>,
     /// The username.
-    #[serde(default)]
     pub username: Option<String>,
     /// The first name.
-    #[serde(default)]
     pub first_name: Option<String>,
     /// The last name.
-    #[serde(default)]
     pub last_name: Option<String>,
     /// The profile image URL.
-    #[serde(default)]
     pub image_url: Option<String>,
     /// Whether the user uploaded a profile image.
     #[serde(default, deserialize_with = "null_default")]
     pub has_image: bool,
     /// The id of the primary email address (one of [`email_addresses`](Self::email_addresses)).
-    #[serde(default)]
     pub primary_email_address_id: Option<String>,
     /// The id of the primary phone number (one of [`phone_numbers`](Self::phone_numbers)).
-    #[serde(default)]
     pub primary_phone_number_id: Option<String>,
     /// Every email address.
     #[serde(default, deserialize_with = "null_default")]
@@ -75,16 +68,12 @@ pub struct UserData {
     #[serde(default, deserialize_with = "null_default")]
     pub locked: bool,
     /// Last sign-in, Unix milliseconds.
-    #[serde(default)]
     pub last_sign_in_at: Option<i64>,
     /// Last activity, Unix milliseconds.
-    #[serde(default)]
     pub last_active_at: Option<i64>,
     /// Creation, Unix milliseconds.
-    #[serde(default)]
     pub created_at: Option<i64>,
     /// Last update, Unix milliseconds.
-    #[serde(default)]
     pub updated_at: Option<i64>,
     /// Every other field, as sent (`web3_wallets`, `external_accounts`, `two_factor_enabled`, …).
     #[serde(flatten)]
@@ -120,7 +109,6 @@ pub struct EmailAddressData {
     /// The address.
     pub email_address: String,
     /// The verification (`{"status":"verified","strategy":…}`), if any.
-    #[serde(default)]
     pub verification: Option<Value>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -136,7 +124,6 @@ pub struct PhoneNumberData {
     /// The number.
     pub phone_number: String,
     /// The verification, if any.
-    #[serde(default)]
     pub verification: Option<Value>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -150,37 +137,26 @@ pub struct SessionData {
     /// `sess_…`.
     pub id: String,
     /// `"session"`.
-    #[serde(default)]
     pub object: Option<String>,
     /// The user's id.
-    #[serde(default)]
     pub user_id: Option<String>,
     /// The client's id.
-    #[serde(default)]
     pub client_id: Option<String>,
     /// `active`, `ended`, `removed`, `revoked`, `pending`, …
-    #[serde(default)]
     pub status: Option<String>,
     /// The active organization's id, if any.
-    #[serde(default)]
     pub last_active_organization_id: Option<String>,
     /// The impersonator, if any.
-    #[serde(default)]
     pub actor: Option<Value>,
     /// Last activity, Unix milliseconds.
-    #[serde(default)]
     pub last_active_at: Option<i64>,
     /// Expiry, Unix milliseconds.
-    #[serde(default)]
     pub expire_at: Option<i64>,
     /// Abandonment, Unix milliseconds.
-    #[serde(default)]
     pub abandon_at: Option<i64>,
     /// Creation, Unix milliseconds.
-    #[serde(default)]
     pub created_at: Option<i64>,
     /// Last update, Unix milliseconds.
-    #[serde(default)]
     pub updated_at: Option<i64>,
     /// Every other field, as sent (`latest_activity`, …).
     #[serde(flatten)]
@@ -195,28 +171,21 @@ pub struct OrganizationData {
     /// `org_…`.
     pub id: String,
     /// `"organization"`.
-    #[serde(default)]
     pub object: Option<String>,
     /// The name.
-    #[serde(default)]
     pub name: Option<String>,
     /// The slug.
-    #[serde(default)]
     pub slug: Option<String>,
     /// The logo URL.
-    #[serde(default)]
     pub image_url: Option<String>,
     /// Whether a logo was uploaded.
     #[serde(default, deserialize_with = "null_default")]
     pub has_image: bool,
     /// The creator's user id.
-    #[serde(default)]
     pub created_by: Option<String>,
     /// The number of members, when sent.
-    #[serde(default)]
     pub members_count: Option<u64>,
     /// The membership limit (0 = unlimited).
-    #[serde(default)]
     pub max_allowed_memberships: Option<u64>,
     /// Whether admins may delete the organization.
     #[serde(default, deserialize_with = "null_default")]
@@ -228,10 +197,8 @@ pub struct OrganizationData {
     #[serde(default, deserialize_with = "null_default")]
     pub private_metadata: JsonObject,
     /// Creation, Unix milliseconds.
-    #[serde(default)]
     pub created_at: Option<i64>,
     /// Last update, Unix milliseconds.
-    #[serde(default)]
     pub updated_at: Option<i64>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -246,10 +213,8 @@ pub struct OrganizationMembershipData {
     /// `orgmem_…`.
     pub id: String,
     /// `"organization_membership"`.
-    #[serde(default)]
     pub object: Option<String>,
     /// The role key (`org:admin`, …).
-    #[serde(default)]
     pub role: Option<String>,
     /// The role's permission keys.
     #[serde(default, deserialize_with = "null_default")]
@@ -265,10 +230,8 @@ pub struct OrganizationMembershipData {
     #[serde(default, deserialize_with = "null_default")]
     pub private_metadata: JsonObject,
     /// Creation, Unix milliseconds.
-    #[serde(default)]
     pub created_at: Option<i64>,
     /// Last update, Unix milliseconds.
-    #[serde(default)]
     pub updated_at: Option<i64>,
     /// Every other field, as sent.
     #[serde(flatten)]
@@ -283,16 +246,12 @@ pub struct PublicUserData {
     /// The user's id.
     pub user_id: String,
     /// The identifier the user signs in with (an email address, a phone number, a username).
-    #[serde(default)]
     pub identifier: Option<String>,
     /// The first name.
-    #[serde(default)]
     pub first_name: Option<String>,
     /// The last name.
-    #[serde(default)]
     pub last_name: Option<String>,
     /// The profile image URL.
-    #[serde(default)]
     pub image_url: Option<String>,
     /// Whether the user uploaded a profile image.
     #[serde(default, deserialize_with = "null_default")]
@@ -308,13 +267,10 @@ pub struct PublicUserData {
 #[non_exhaustive]
 pub struct DeletedObjectData {
     /// The deleted object's id (Clerk may omit it).
-    #[serde(default)]
     pub id: Option<String>,
     /// What was deleted (`user`, `organization`, …).
-    #[serde(default)]
     pub object: Option<String>,
     /// The deleted object's slug, for objects that have one.
-    #[serde(default)]
     pub slug: Option<String>,
     /// `true`.
     #[serde(default, deserialize_with = "null_default")]
