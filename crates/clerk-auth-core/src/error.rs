@@ -227,6 +227,13 @@ pub enum ConfigError {
         /// What is wrong with it.
         detail: String,
     },
+    /// Webhook verification was asked for without a signing secret (Clerk's message).
+    #[error("Missing webhook signing secret. Set the CLERK_WEBHOOK_SIGNING_SECRET environment variable with the webhook secret from the Clerk Dashboard.")]
+    MissingWebhookSecret,
+    /// The webhook signing secret does not decode (`whsec_` then standard base64). The secret
+    /// itself is not repeated.
+    #[error("the webhook signing secret (CLERK_WEBHOOK_SIGNING_SECRET) is invalid: {0}")]
+    InvalidWebhookSecret(&'static str),
     /// Another option is invalid.
     #[error("{name} is invalid: {detail}")]
     Invalid {
@@ -242,9 +249,11 @@ impl ConfigError {
     /// it (also when the option was set in code): `CLERK_PUBLISHABLE_KEY`, `CLERK_SECRET_KEY`,
     /// `CLERK_JWT_KEY`, `CLERK_DOMAIN` (a satellite without a domain or proxy URL; setting
     /// `CLERK_PROXY_URL` fixes it too), `CLERK_SIGN_IN_URL`, the URL or option named by the
-    /// error, or `CLERK_ORGANIZATION_PATTERNS` for an organization-sync pattern (the error does
+    /// error, `CLERK_ORGANIZATION_PATTERNS` for an organization-sync pattern (the error does
     /// not say whether the pattern came from `CLERK_PERSONAL_ACCOUNT_PATTERNS`;
-    /// [`self_check_env`](crate::self_check::self_check_env) tells them apart).
+    /// [`self_check_env`](crate::self_check::self_check_env) tells them apart), or
+    /// `CLERK_WEBHOOK_SIGNING_SECRET` for the webhook signing secret
+    /// ([`WebhookVerifier`](crate::WebhookVerifier)).
     pub fn variable(&self) -> &'static str {
         match self {
             Self::InvalidPublishableKey(_) | Self::MissingPublishableKey => "CLERK_PUBLISHABLE_KEY",
@@ -254,6 +263,9 @@ impl ConfigError {
             Self::SatelliteWithoutSignInUrl => "CLERK_SIGN_IN_URL",
             Self::InvalidUrl { name } | Self::Invalid { name, .. } => name,
             Self::InvalidPattern { .. } => "CLERK_ORGANIZATION_PATTERNS",
+            Self::MissingWebhookSecret | Self::InvalidWebhookSecret(_) => {
+                crate::webhook::SIGNING_SECRET_ENV
+            }
         }
     }
 }

@@ -60,15 +60,25 @@ pub(crate) fn to_number(v: Option<&Value>) -> f64 {
 /// `Number.parseInt(s) || 0`, saturated to `i64`: leading whitespace, an optional sign, an optional
 /// `0x` prefix, then the longest run of digits (`"12abc"` → 12, `"abc"` → 0, `"0x1f"` → 31).
 pub(crate) fn parse_int_or_zero(s: &str) -> i64 {
+    parse_int(s, None).unwrap_or(0)
+}
+
+/// `Number.parseInt(s, radix)` for radix 10 or 16, saturated to `i64`; `None` where JavaScript
+/// gives `NaN` (no digit). Leading whitespace is skipped, then an optional sign; without a radix
+/// (`None`) a `0x`/`0X` prefix selects 16, otherwise the radix is 10 (so `parse_int("0x1f",
+/// Some(10))` is 0: the digits stop at `x`); then the longest run of digits, the rest ignored
+/// (`"1733212345.678"` → 1733212345).
+pub(crate) fn parse_int(s: &str, radix: Option<u32>) -> Option<i64> {
     let s = s.trim_start_matches(is_whitespace);
     let (negative, s) = match s.as_bytes().first() {
         Some(b'-') => (true, s.get(1..).unwrap_or_default()),
         Some(b'+') => (false, s.get(1..).unwrap_or_default()),
         _ => (false, s),
     };
-    let (radix, digits) = match s.get(..2) {
-        Some("0x" | "0X") => (16, s.get(2..).unwrap_or_default()),
-        _ => (10, s),
+    let (radix, digits) = match (radix, s.get(..2)) {
+        (None | Some(16), Some("0x" | "0X")) => (16, s.get(2..).unwrap_or_default()),
+        (Some(radix), _) => (radix, s),
+        (None, _) => (10, s),
     };
     let mut value: i64 = 0;
     let mut any = false;
@@ -81,13 +91,10 @@ pub(crate) fn parse_int_or_zero(s: &str) -> i64 {
             .saturating_mul(i64::from(radix))
             .saturating_add(i64::from(d));
     }
-    if !any {
-        return 0;
-    }
-    if negative {
-        -value
-    } else {
-        value
+    match (any, negative) {
+        (false, _) => None,
+        (true, true) => Some(-value),
+        (true, false) => Some(value),
     }
 }
 
@@ -254,6 +261,27 @@ mod tests {
         assert_eq!(parse_int_or_zero("1e5"), 1);
         assert_eq!(parse_int_or_zero("99999999999999999999999"), i64::MAX);
         assert_eq!(parse_int_or_zero("1700000000"), 1_700_000_000);
+    }
+
+    #[test]
+    fn parse_int_radix_10_is_javascripts() {
+        let p = |s| parse_int(s, Some(10));
+        assert_eq!(p("1733212345"), Some(1_733_212_345));
+        assert_eq!(p("1733212345.678"), Some(1_733_212_345));
+        assert_eq!(p("\u{a0} 42abc"), Some(42));
+        assert_eq!(p("-7"), Some(-7));
+        assert_eq!(p("+7"), Some(7));
+        assert_eq!(p("0x1f"), Some(0));
+        assert_eq!(p("1e3"), Some(1));
+        assert_eq!(p("abc"), None);
+        assert_eq!(p(""), None);
+        assert_eq!(p("-"), None);
+        assert_eq!(p(".5"), None);
+        assert_eq!(p("99999999999999999999999"), Some(i64::MAX));
+        assert_eq!(p("-99999999999999999999999"), Some(-i64::MAX));
+        // Arabic-Indic digits are not decimal digits to JavaScript.
+        assert_eq!(p("\u{661}"), None);
+        assert_eq!(parse_int("0x", None), None);
     }
 
     #[test]

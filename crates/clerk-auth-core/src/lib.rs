@@ -34,6 +34,7 @@ mod text;
 pub mod token;
 mod trace;
 pub mod verify;
+pub mod webhook;
 
 pub use bapi::{BackendApi, HttpBackendApi};
 pub use bound::DEFAULT_MAX_DEFERRED_DECISIONS;
@@ -56,6 +57,7 @@ pub use token::{Has, MachineAuth, Reverification, SessionAuth, TokenType};
 pub use verify::{
     JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey, Verifier, VerifyOptions,
 };
+pub use webhook::{WebhookError, WebhookEvent, WebhookVerifier};
 
 // The guides in `docs/` are compiled and run as doctests of this crate.
 #[cfg(doctest)]

@@ -393,6 +393,15 @@ fn config_error_finding(error: &ConfigError) -> Finding {
                  CLERK_ORGANIZATION_PATTERNS or CLERK_PERSONAL_ACCOUNT_PATTERNS."
             )
         }
+        ConfigError::MissingWebhookSecret => "no webhook signing secret is set. Set \
+             CLERK_WEBHOOK_SIGNING_SECRET to the signing secret (whsec_...) of the endpoint on the \
+             Webhooks page of the Clerk dashboard."
+            .to_owned(),
+        ConfigError::InvalidWebhookSecret(detail) => format!(
+            "the webhook signing secret does not decode ({detail}). Set \
+             CLERK_WEBHOOK_SIGNING_SECRET to the signing secret (whsec_...) of the endpoint on \
+             the Webhooks page of the Clerk dashboard."
+        ),
         ConfigError::Invalid { name, detail } => format!("{name} is invalid: {detail}."),
     };
     Finding::new(Severity::Error, variable, message)

@@ -2,8 +2,8 @@
 //!
 //! Everything here is for tests: an RSA [`KeyPair`] that signs whatever header and claims you give
 //! it (adversarial tokens included), a [`TokenMinter`] that builds realistic Clerk session tokens,
-//! a settable [`FixedClock`], a [`TestRequest`] builder, and local Key set and Backend API servers
-//! ([`server`]).
+//! a settable [`FixedClock`], a [`TestRequest`] builder, local Key set and Backend API servers
+//! ([`server`]), and signed webhooks ([`webhooks`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -20,6 +20,7 @@
 //! ```
 pub mod logs;
 pub mod server;
+pub mod webhooks;
 
 pub use crate::request::build::TestRequest;
 
