@@ -357,42 +357,14 @@ impl OptionsBuilder {
     pub fn build(self) -> Result<Options, ConfigError> {
         let mut config = self.config;
         config.accepts_token = std::mem::take(&mut config.accepts_token).normalized();
-        let m2m_only = config.accepts_token.is_exactly(TokenType::M2mToken);
 
-        // 1. Publishable key.
+        // 1. Publishable key (parsed; whether one is required is checked with the others).
         let publishable_key = match &config.publishable_key {
             Some(k) => Some(PublishableKey::parse(k)?),
-            None if config.accepts_token.reads_only_headers() => None,
-            None => return Err(ConfigError::MissingPublishableKey),
+            None => None,
         };
-        // 2. Secret key.
-        if !m2m_only && config.secret_key.is_none() {
-            return Err(ConfigError::MissingSecretKey);
-        }
-        // 3. Satellite.
-        if !m2m_only && config.is_satellite {
-            let dev_secret = config
-                .secret_key
-                .as_ref()
-                .is_some_and(SecretKey::is_development);
-            if dev_secret && config.sign_in_url.is_none() {
-                return Err(ConfigError::SatelliteWithoutSignInUrl);
-            }
-            if config.proxy_url.is_none() && config.domain.is_none() {
-                return Err(ConfigError::SatelliteWithoutDomainOrProxy);
-            }
-            if let Some(sign_in) = &config.sign_in_url {
-                if Url::parse(sign_in).is_err() {
-                    return Err(ConfigError::InvalidUrl {
-                        name: "CLERK_SIGN_IN_URL",
-                    });
-                }
-            }
-        }
-        // 4. Machine tokens only.
-        if m2m_only && config.machine_secret_key.is_none() && config.secret_key.is_none() {
-            return Err(ConfigError::MissingSecretKey);
-        }
+        // 1-4. The keys and the satellite settings `accepts_token` needs.
+        check_accepts(&config, &config.accepts_token)?;
         // 5. Patterns, URLs, PEM.
         let organization_matcher = if config.organization_sync.is_empty() {
             None
@@ -451,8 +423,50 @@ impl OptionsBuilder {
                 deferred,
                 key_set_retry: KeySetRetry::default(),
             }),
+            route: None,
         })
     }
+}
+
+/// Build steps 1-4 for `accepts` (the instance's `accepts_token`, or a route's, see
+/// [`Options::with_accepts_token`]): the publishable key is set unless `accepts` is exactly
+/// `api_key` or `m2m_token`; unless it is exactly `m2m_token`, a secret key is set and a
+/// satellite is complete; exactly `m2m_token` needs a machine secret key or a secret key.
+pub(super) fn check_accepts(config: &Config, accepts: &AcceptsToken) -> Result<(), ConfigError> {
+    let m2m_only = accepts.is_exactly(TokenType::M2mToken);
+    // 1. Publishable key.
+    if config.publishable_key.is_none() && !accepts.reads_only_headers() {
+        return Err(ConfigError::MissingPublishableKey);
+    }
+    // 2. Secret key.
+    if !m2m_only && config.secret_key.is_none() {
+        return Err(ConfigError::MissingSecretKey);
+    }
+    // 3. Satellite.
+    if !m2m_only && config.is_satellite {
+        let dev_secret = config
+            .secret_key
+            .as_ref()
+            .is_some_and(SecretKey::is_development);
+        if dev_secret && config.sign_in_url.is_none() {
+            return Err(ConfigError::SatelliteWithoutSignInUrl);
+        }
+        if config.proxy_url.is_none() && config.domain.is_none() {
+            return Err(ConfigError::SatelliteWithoutDomainOrProxy);
+        }
+        if let Some(sign_in) = &config.sign_in_url {
+            if Url::parse(sign_in).is_err() {
+                return Err(ConfigError::InvalidUrl {
+                    name: "CLERK_SIGN_IN_URL",
+                });
+            }
+        }
+    }
+    // 4. Machine tokens only.
+    if m2m_only && config.machine_secret_key.is_none() && config.secret_key.is_none() {
+        return Err(ConfigError::MissingSecretKey);
+    }
+    Ok(())
 }
 
 /// The session-token verifier of a validated `config`: its key source (the custom one, else the

@@ -28,6 +28,7 @@ mod accepts;
 mod builder;
 mod config;
 mod env;
+mod route;
 mod secret;
 
 use std::fmt;
@@ -67,9 +68,16 @@ pub const DEFAULT_BACKEND_API_TIMEOUT: Duration = Duration::from_secs(3);
 /// per-instance verifier with its caches. Build with [`Options::builder`] or [`Options::from_env`].
 ///
 /// Cheap to clone (an `Arc` inside), `Send + Sync`. `Debug` never shows a secret.
+///
+/// A route or scope that accepts other token types, or pending sessions, uses options derived
+/// with [`with_accepts_token`](Self::with_accepts_token) and
+/// [`with_pending_sessions`](Self::with_pending_sessions): the same instance (keys, caches,
+/// budget) with that setting changed.
 #[derive(Clone)]
 pub struct Options {
     inner: Arc<Inner>,
+    /// The settings a route changed; `None`: the instance's own.
+    route: Option<Arc<route::Route>>,
 }
 
 /// What [`Options`] share: the validated configuration and the runtime objects built from it.
@@ -126,11 +134,11 @@ impl fmt::Debug for Options {
             .field("proxy_url", &c.proxy_url)
             .field("sign_in_url", &c.sign_in_url)
             .field("sign_up_url", &c.sign_up_url)
-            .field("accepts_token", &c.accepts_token)
+            .field("accepts_token", self.accepts_token())
             .field("organization_sync", &self.organization_sync())
             .field("satellite_auto_sync", &c.satellite_auto_sync)
             .field("debug_headers", &c.debug_headers)
-            .field("accept_pending_sessions", &c.accept_pending_sessions)
+            .field("accept_pending_sessions", &self.accept_pending_sessions())
             .finish_non_exhaustive()
     }
 }
@@ -227,9 +235,13 @@ impl Options {
         self.inner.config.after_sign_up_url.as_deref()
     }
 
-    /// Which token kinds are acceptable.
+    /// Which token kinds are acceptable: the instance's, or the route's when these options were
+    /// derived with [`with_accepts_token`](Self::with_accepts_token).
     pub fn accepts_token(&self) -> &AcceptsToken {
-        &self.inner.config.accepts_token
+        match &self.route {
+            Some(route) => &route.accepts_token,
+            None => &self.inner.config.accepts_token,
+        }
     }
 
     /// The organization-sync patterns, if configured.
@@ -254,9 +266,13 @@ impl Options {
     }
 
     /// Whether a pending session (`sts = pending`) counts as signed in (see
-    /// [`OptionsBuilder::accept_pending_sessions`]).
+    /// [`OptionsBuilder::accept_pending_sessions`]): the instance's setting, or the route's when
+    /// these options were derived with [`with_pending_sessions`](Self::with_pending_sessions).
     pub fn accept_pending_sessions(&self) -> bool {
-        self.inner.config.accept_pending_sessions
+        match &self.route {
+            Some(route) => route.accept_pending_sessions,
+            None => self.inner.config.accept_pending_sessions,
+        }
     }
 
     /// The clock.
