@@ -1,8 +1,9 @@
 //! The decision's output (§2.12): [`RequestState`], its [`AuthStatus`] and [`Reason`].
 //!
 //! [`RequestState`] (its constructors and accessors) lives here; each other subject has its own
-//! file: the status, the reasons, the auth object, the outages (`503`), the response headers and
-//! the adapter's answers ([`Disposition`], [`Rejection`]).
+//! file: the status, the reasons, the auth object, the outages (`503`), the response headers,
+//! the adapter's answers ([`Disposition`], [`Rejection`]) and authorization at the route
+//! ([`RequestState::authorize`]).
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use http::header::{HeaderMap, HeaderValue};
 use crate::token::auth::{MachineAuth, SessionAuth, TokenType};
 
 mod auth;
+mod authorize;
 #[cfg(test)]
 mod fixtures;
 mod headers;

@@ -17,11 +17,13 @@ pub enum Disposition {
 }
 
 /// The answer to a request that a protected route refuses (decision 11): `401` for a signed-out
-/// request, `503` when the keys could not be obtained. The body is JSON
-/// `{"status","reason","message"}` and never contains a token.
+/// request, `503` when the keys could not be obtained, both with the JSON body
+/// `{"status","reason","message"}`; or, from [`RequestState::authorize`], `403` for a signed-in
+/// request without what the route requires ([`forbidden`](Rejection::forbidden),
+/// [`reverification_error`](Rejection::reverification_error)). The body never contains a token.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
-    /// `401` or `503`.
+    /// `401`, `403` or `503`.
     pub status: u16,
     /// The JSON body.
     pub body: String,

@@ -109,6 +109,15 @@ impl Has {
     pub fn get_reverification(&self) -> Option<&Reverification> {
         self.reverification.as_ref()
     }
+
+    /// This check without its reverification dimension; `None` when nothing else is asked.
+    pub(crate) fn without_reverification(&self) -> Option<Has> {
+        let rest = Has {
+            reverification: None,
+            ..self.clone()
+        };
+        (rest != Has::default()).then_some(rest)
+    }
 }
 
 /// Which factors a reverification requires (Clerk's `SessionVerificationLevel`).
@@ -176,6 +185,38 @@ impl Reverification {
                 after_minutes,
             } => (after_minutes > 0.0).then_some((level, after_minutes)),
         }
+    }
+}
+
+/// Clerk's form of the configuration (the `metadata.reverification` of its reverification error):
+/// a preset's name (`"strict"`), or `{"level":"second_factor","afterMinutes":10}`.
+impl serde::Serialize for Reverification {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let preset = match self {
+            Self::StrictMfa => "strict_mfa",
+            Self::Strict => "strict",
+            Self::Moderate => "moderate",
+            Self::Lax => "lax",
+            Self::Custom {
+                level,
+                after_minutes,
+            } => {
+                let mut s = serializer.serialize_struct("Reverification", 2)?;
+                s.serialize_field("level", level.as_str())?;
+                // As JavaScript writes numbers: `10`, not `10.0`; NaN and infinities as `null`.
+                let whole = after_minutes.is_finite()
+                    && after_minutes.fract() == 0.0
+                    && after_minutes.abs() < 9_007_199_254_740_992.0;
+                if whole {
+                    s.serialize_field("afterMinutes", &(*after_minutes as i64))?;
+                } else {
+                    s.serialize_field("afterMinutes", after_minutes)?;
+                }
+                return s.end();
+            }
+        };
+        serializer.serialize_str(preset)
     }
 }
 
@@ -354,5 +395,34 @@ mod tests {
         assert!(has_feature_or_plan("o:a,u:b", "fea", "u:b"));
         assert!(!has_feature_or_plan("o:a,u:b", "fea", "team:a"));
         assert!(!has_feature_or_plan("o:a,b", "fea", "a"));
+    }
+
+    #[test]
+    fn reverification_serializes_as_clerk_writes_it() {
+        let json = |r: Reverification| serde_json::to_string(&r).unwrap();
+        assert_eq!(json(Reverification::StrictMfa), r#""strict_mfa""#);
+        assert_eq!(json(Reverification::Strict), r#""strict""#);
+        assert_eq!(json(Reverification::Moderate), r#""moderate""#);
+        assert_eq!(json(Reverification::Lax), r#""lax""#);
+        assert_eq!(
+            json(Reverification::custom(FactorLevel::MultiFactor, 10)),
+            r#"{"level":"multi_factor","afterMinutes":10}"#
+        );
+        assert_eq!(
+            json(Reverification::custom(FactorLevel::FirstFactor, 2.5)),
+            r#"{"level":"first_factor","afterMinutes":2.5}"#
+        );
+        assert_eq!(
+            json(Reverification::custom(FactorLevel::FirstFactor, f64::NAN)),
+            r#"{"level":"first_factor","afterMinutes":null}"#
+        );
+    }
+
+    #[test]
+    fn without_reverification_keeps_the_other_dimensions() {
+        let only = Has::reverification(Reverification::Strict);
+        assert_eq!(only.without_reverification(), None);
+        let both = Has::role("admin").and_reverification(Reverification::Lax);
+        assert_eq!(both.without_reverification(), Some(Has::role("admin")));
     }
 }
