@@ -10,6 +10,7 @@ mod machine;
 #[cfg(test)]
 mod machine_tests;
 mod session;
+mod typed_claims;
 
 pub use auth::{
     FactorLevel, Has, MachineAuth, Reverification, SessionAuth, SessionAuthObject, TokenType,
@@ -17,3 +18,4 @@ pub use auth::{
 };
 pub use claims::ClaimsError;
 pub use jwt::{Jwt, MAX_JSON_DEPTH, MAX_TOKEN_LEN};
+pub use typed_claims::ClaimsAsError;
