@@ -18,6 +18,11 @@ pub enum ClerkAuthError {
     /// `{"status":"signed-out","reason":…,"message":…}`; under [`ClerkAuth::api`](crate::ClerkAuth::api)
     /// a `401` also carries `WWW-Authenticate: Bearer error="invalid_token"`.
     Rejected(Rejection),
+    /// [`Require`](crate::Require) refused a signed-in request without what the route requires
+    /// (`403`): `{"status":"forbidden"}`, or Clerk's reverification error
+    /// `{"clerk_error":{"type":"forbidden","reason":"reverification-error",…}}` when only a
+    /// recent enough verification is missing.
+    Forbidden(Rejection),
     /// The core could not decide the request (`500`, body `{"status":"error","message":…}`).
     Undecidable(AuthenticateError),
     /// The decision asked for a handshake but gave no redirect location (`500`).
@@ -34,11 +39,26 @@ impl fmt::Display for ClerkAuthError {
                 f.write_str("the credential could not be verified: the service is unavailable")
             }
             Self::Rejected(_) => f.write_str("the request is not signed in"),
+            Self::Forbidden(_) => {
+                f.write_str("the request lacks the authorization this route requires")
+            }
             Self::Undecidable(e) => write!(f, "the request could not be authenticated: {e}"),
             Self::HandshakeWithoutLocation => f.write_str(RequestState::SERVER_ERROR_MESSAGE),
             Self::MiddlewareMissing => {
                 f.write_str("the ClerkAuth middleware does not wrap this route")
             }
+        }
+    }
+}
+
+impl ClerkAuthError {
+    /// The error for a refusal of [`RequestState::authorize`]: [`Forbidden`](Self::Forbidden)
+    /// for a `403`, [`Rejected`](Self::Rejected) otherwise (`401`, `503`).
+    pub(crate) fn refused(rejection: Rejection) -> Self {
+        if rejection.status == 403 {
+            Self::Forbidden(rejection)
+        } else {
+            Self::Rejected(rejection)
         }
     }
 }
@@ -56,13 +76,14 @@ impl ResponseError for ClerkAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Rejected(r) => StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNAUTHORIZED),
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let body = match self {
-            Self::Rejected(r) => r.body.clone(),
+            Self::Rejected(r) | Self::Forbidden(r) => r.body.clone(),
             Self::Undecidable(e) => e.to_json(),
             other => {
                 serde_json::json!({ "status": "error", "message": other.to_string() }).to_string()

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
-use clerk_auth_core::{Has, RequestState};
+use clerk_auth_core::RequestState;
 
 use crate::error::ClerkAuthError;
 
@@ -41,7 +41,7 @@ impl Deref for AuthState {
 // The rejection (status, body, headers) is the error actix-web answers with; it is built once
 // per refused request, so its size does not matter.
 #[allow(clippy::result_large_err)]
-fn state_of(req: &HttpRequest) -> Result<AuthState, ClerkAuthError> {
+pub(crate) fn state_of(req: &HttpRequest) -> Result<AuthState, ClerkAuthError> {
     req.extensions().get::<AuthState>().cloned().ok_or_else(|| {
         tracing::error!(
             "clerk-auth: an extractor ran on a route the ClerkAuth middleware does not wrap"
@@ -67,7 +67,11 @@ impl FromRequest for AuthState {
 /// As an extractor it refuses any other request with [`ClerkAuthError::Rejected`]: `401` JSON
 /// `{"status":"signed-out","reason":…,"message":…}`, or `503` when the keys could not be obtained.
 /// The middleware adds the state's debug headers to that answer. `Option<SignedIn>` gives `None`
-/// instead of refusing. Derefs to the core's [`RequestState`].
+/// instead of refusing. Derefs to the core's [`RequestState`]: `user_id()`, `session_id()`,
+/// `org_id()`, `org_role()`, `org_slug()`, `has(..)`, `session()`, `machine()`, `auth()`,
+/// `auth_json()`, the same calls as in the Rocket and warp adapters. To require a role,
+/// permission, feature, plan or a recent verification on a route or scope, wrap it with
+/// [`Require`](crate::Require).
 #[derive(Clone, Debug)]
 pub struct SignedIn(Arc<RequestState>);
 
@@ -80,17 +84,6 @@ impl SignedIn {
     /// The shared state.
     pub fn into_inner(self) -> Arc<RequestState> {
         self.0
-    }
-
-    /// The signed-in user's id (`None` for a machine).
-    pub fn user_id(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.user_id.as_deref())
-    }
-
-    /// Clerk's `has()` on the signed-in session: roles, permissions, features, plans,
-    /// reverification. Always `false` for a machine.
-    pub fn has(&self, check: &Has) -> bool {
-        self.0.session().is_some_and(|s| s.has(check))
     }
 }
 

@@ -7,7 +7,9 @@
 //! - [`SignedIn`] requires a signed-in request (`401` JSON when signed out, `503` when the keys
 //!   could not be obtained); `Option<SignedIn>` is `None` instead; [`AuthState`] never refuses.
 //!   All three deref to the core's [`RequestState`](clerk_auth_core::RequestState)
-//!   (`session()`, `machine()`, `auth_json()`, …).
+//!   (`user_id()`, `org_id()`, `has(..)`, `session()`, `machine()`, `auth_json()`, …).
+//! - [`Require`] requires a role, permission, feature, plan or recent verification on a scope or
+//!   resource (`403` `{"status":"forbidden"}`, or Clerk's reverification error).
 //!
 //! # Quick start
 //!
@@ -103,6 +105,7 @@
 mod error;
 mod extract;
 mod middleware;
+mod require;
 mod self_check;
 
 pub use clerk_auth_core;
@@ -110,6 +113,7 @@ pub use clerk_auth_core::SelfCheckReport;
 pub use error::ClerkAuthError;
 pub use extract::{AuthState, SignedIn};
 pub use middleware::{ActixRequest, ClerkAuth, ClerkAuthMiddleware};
+pub use require::{Require, RequireMiddleware};
 pub use self_check::self_check;
 
 // The actix-web guide in `docs/` is compiled as a doctest of this crate.

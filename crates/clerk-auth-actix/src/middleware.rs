@@ -13,8 +13,8 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, CACHE_CONTROL}
 use actix_web::{web, Error, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
-    try_authenticate_request, AuthenticateError, ConfigError, Deferred, Interrupt, Options,
-    RequestState, RequestView,
+    try_authenticate_request, AcceptsToken, AuthenticateError, ConfigError, Deferred, Interrupt,
+    Options, RequestState, RequestView,
 };
 
 use crate::error::ClerkAuthError;
@@ -111,6 +111,37 @@ impl ClerkAuth {
     /// start-up, never per request.
     pub fn from_env() -> Result<Self, ConfigError> {
         Options::from_env().map(Self::new)
+    }
+
+    /// This middleware for a scope that accepts other token types than the instance's
+    /// (`Options::with_accepts_token`): say API keys and M2M tokens on `/api/machines`, session
+    /// tokens elsewhere. It shares the instance's key set and caches. Fails as the options would
+    /// fail to build with these token types (a session route needs the publishable key).
+    ///
+    /// ```
+    /// use actix_web::{web, App};
+    /// use clerk_auth_actix::clerk_auth_core::TokenType;
+    /// use clerk_auth_actix::ClerkAuth;
+    ///
+    /// # fn app(clerk: ClerkAuth) -> Result<(), clerk_auth_actix::clerk_auth_core::ConfigError> {
+    /// let machines = clerk.clone().accepts_token(vec![TokenType::ApiKey, TokenType::M2mToken])?;
+    /// // Side by side: each scope decided by its own middleware.
+    /// let app = App::new()
+    ///     .service(web::scope("/api/machines").wrap(machines.api()))
+    ///     .service(web::scope("").wrap(clerk));
+    /// # Ok(()) }
+    /// ```
+    pub fn accepts_token(mut self, accepts: impl Into<AcceptsToken>) -> Result<Self, ConfigError> {
+        self.options = self.options.with_accepts_token(accepts)?;
+        Ok(self)
+    }
+
+    /// This middleware for a scope where a pending session counts as signed in (`true`) or not
+    /// (`Options::with_pending_sessions`), sharing the instance's key set and caches.
+    #[must_use]
+    pub fn accept_pending_sessions(mut self, accept: bool) -> Self {
+        self.options = self.options.with_pending_sessions(accept);
+        self
     }
 
     /// The options every request is decided with.
