@@ -3,14 +3,15 @@
 
 use clerk_auth_core::self_check::self_check;
 use clerk_auth_core::state::Disposition;
-use clerk_auth_core::{ConfigError, Options, SelfCheckReport};
+use clerk_auth_core::{AuthenticateError, ConfigError, Options, SelfCheckReport};
+use rocket::catcher::{self, Catcher};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Method, Status};
 use rocket::route::{BoxFuture, Outcome, Route};
 use rocket::{Build, Data, Request, Response, Rocket};
 
-use crate::guard::{decision, Decision, Managed, Refused};
+use crate::guard::{decision, Decision, Managed, Refused, REFUSED};
 
 /// Where the fairing sends a request that must not reach the application (a redirect or a
 /// server error). A route mounted by the fairing, ranked before any application route, answers it.
@@ -40,13 +41,19 @@ const INTERRUPT_RANK: isize = -1000;
 ///   headers; for a failed decision, `500` with a JSON body `{"status":"error","message":…}`;
 ///   otherwise it appends the state's headers (several `set-cookie` kept) to the application's
 ///   response and, when [`SignedIn`](crate::SignedIn) refused the request, gives the error
-///   response the rejection's JSON body (`401`/`503`, `application/json`). A response that
+///   response the rejection's JSON body (`401`/`403`/`503`, `application/json`). Only the
+///   answers of a refusing guard are rewritten: the guards fail with an internal status that the
+///   fairing's own catcher (registered on ignite) answers; your catchers and your handlers'
+///   own `401`s are left alone. A response that
 ///   carries the state's `set-cookie` (a refresh, a handshake) gets `Cache-Control: private,
 ///   no-store` unless its `Cache-Control` already says `no-store`.
 /// - Paths under an [`api_prefix`](ClerkAuth::api_prefix) are API routes: never redirected.
+/// - Paths under a prefix given [`route_options`](ClerkAuth::route_options) are decided with
+///   those options (other token types, pending sessions).
 pub struct ClerkAuth {
     options: Result<Options, ConfigError>,
     api_prefixes: Vec<Vec<String>>,
+    scopes: Vec<(Vec<String>, Result<Options, ConfigError>)>,
     self_check: bool,
 }
 
@@ -72,6 +79,7 @@ impl ClerkAuth {
         Self {
             options,
             api_prefixes: Vec::new(),
+            scopes: Vec::new(),
             self_check: true,
         }
     }
@@ -107,11 +115,74 @@ impl ClerkAuth {
     /// a route: give the prefix your API routes are mounted under. `"/"` makes every route an API.
     #[must_use]
     pub fn api_prefix(mut self, prefix: &str) -> Self {
-        let segments = prefix.split('/').filter(|s| !s.is_empty());
-        self.api_prefixes
-            .push(segments.map(str::to_owned).collect());
+        self.api_prefixes.push(segments(prefix));
         self
     }
+
+    /// Decides the requests whose path is under `prefix` (matched as in
+    /// [`api_prefix`](Self::api_prefix); the longest prefix wins) with the options `derive`
+    /// makes from the fairing's: [`Options::with_accepts_token`] for a route that accepts other
+    /// token types (API keys and M2M tokens on `/api/machines`, say), and
+    /// [`Options::with_pending_sessions`] for one that lets pending sessions in. They share the
+    /// instance's key set and caches. An error of `derive`, or options of another instance
+    /// (not derived from the fairing's), abort the launch.
+    ///
+    /// ```no_run
+    /// use clerk_auth_core::TokenType;
+    /// use clerk_auth_rocket::ClerkAuth;
+    ///
+    /// #[rocket::launch]
+    /// fn rocket() -> _ {
+    ///     let clerk = ClerkAuth::from_env()
+    ///         .api_prefix("/api")
+    ///         .route_options("/api/machines", |options| {
+    ///             options.with_accepts_token(vec![TokenType::ApiKey, TokenType::M2mToken])
+    ///         })
+    ///         .route_options("/onboarding", |options| Ok(options.with_pending_sessions(true)));
+    ///     rocket::build().attach(clerk)
+    /// }
+    /// ```
+    #[must_use]
+    pub fn route_options(
+        mut self,
+        prefix: &str,
+        derive: impl FnOnce(&Options) -> Result<Options, ConfigError>,
+    ) -> Self {
+        let options = self.options.as_ref().map_err(Clone::clone).and_then(derive);
+        self.scopes.push((segments(prefix), options));
+        // The longest prefix first: the first that matches wins.
+        self.scopes
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
+        self
+    }
+
+    /// The options of each scope, or why the launch must abort.
+    fn scopes(&self, options: &Options) -> Result<Vec<(Vec<String>, Options)>, String> {
+        self.scopes
+            .iter()
+            .map(|(prefix, scoped)| match scoped {
+                Ok(scoped) if scoped.same_instance(options) => Ok((prefix.clone(), scoped.clone())),
+                Ok(_) => Err(format!(
+                    "the options for /{} are not derived from the fairing's (use \
+                     Options::with_accepts_token or with_pending_sessions)",
+                    prefix.join("/")
+                )),
+                Err(error) => Err(format!(
+                    "invalid options for /{}: {error}",
+                    prefix.join("/")
+                )),
+            })
+            .collect()
+    }
+}
+
+/// A path prefix as its non-empty segments.
+fn segments(prefix: &str) -> Vec<String> {
+    prefix
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl From<Options> for ClerkAuth {
@@ -132,6 +203,13 @@ impl Fairing for ClerkAuth {
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
         match &self.options {
             Ok(options) => {
+                let scopes = match self.scopes(options) {
+                    Ok(scopes) => scopes,
+                    Err(error) => {
+                        rocket::error!("clerk-auth: {error}");
+                        return Err(rocket);
+                    }
+                };
                 if self.self_check && !run_self_check(options).await {
                     return Err(rocket);
                 }
@@ -139,8 +217,12 @@ impl Fairing for ClerkAuth {
                 let managed = Managed {
                     options: options.clone(),
                     api_prefixes: self.api_prefixes.clone(),
+                    scopes,
                 };
-                Ok(rocket.manage(managed).mount("/", vec![route]))
+                Ok(rocket
+                    .manage(managed)
+                    .mount("/", vec![route])
+                    .register("/", vec![Catcher::new(REFUSED.code, refused)]))
             }
             Err(error) => {
                 rocket::error!("clerk-auth: invalid configuration: {error}");
@@ -166,21 +248,9 @@ impl Fairing for ClerkAuth {
         };
         match state.disposition() {
             Disposition::Continue => {
-                if request.local_cache(|| Refused(false)).0 {
-                    if let Some(rejection) = state.rejection() {
-                        if response.status().code == rejection.status {
-                            let status = response.status();
-                            set_json(response, status, rejection.body);
-                            // `WWW-Authenticate` on a 401 under an API prefix, `Retry-After`
-                            // over the Backend API budget.
-                            for (name, value) in &rejection.headers {
-                                if let Ok(value) = value.to_str() {
-                                    response
-                                        .set_raw_header(name.as_str().to_owned(), value.to_owned());
-                                }
-                            }
-                        }
-                    }
+                // A guard refused the request (nothing else answers this status): its answer.
+                if response.status() == REFUSED {
+                    answer_refusal(request, response);
                 }
             }
             Disposition::Redirect => {
@@ -258,6 +328,27 @@ fn interrupted<'r>(request: &'r Request<'_>, data: Data<'r>) -> BoxFuture<'r> {
             Outcome::forward(data, Status::NotFound)
         }
     })
+}
+
+/// Writes the refusal a guard recorded ([`Refused`]) onto the response: its status, JSON body and
+/// extra headers (`WWW-Authenticate` on a `401` under an API prefix, `Retry-After` over the
+/// Backend API budget). Without one (which no guard leaves), a `500`.
+fn answer_refusal(request: &Request<'_>, response: &mut Response<'_>) {
+    let Some(rejection) = Refused::of(request) else {
+        let error = AuthenticateError::Internal("a guard refused without a recorded answer");
+        return set_json(response, Status::InternalServerError, error.to_json());
+    };
+    set_json(response, Status::new(rejection.status), rejection.body);
+    for (name, value) in &rejection.headers {
+        if let Ok(value) = value.to_str() {
+            response.set_raw_header(name.as_str().to_owned(), value.to_owned());
+        }
+    }
+}
+
+/// The catcher for [`REFUSED`]: an empty answer that `on_response` completes.
+fn refused<'r>(status: Status, _: &'r Request<'_>) -> catcher::BoxFuture<'r> {
+    Box::pin(async move { Ok(Response::build().status(status).finalize()) })
 }
 
 fn set_json<'r>(response: &mut Response<'r>, status: Status, body: impl Into<String>) {

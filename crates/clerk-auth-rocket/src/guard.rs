@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::ops::Deref;
+use std::sync::Mutex;
 
 use clerk_auth_core::state::Rejection;
 use clerk_auth_core::{
@@ -18,20 +19,36 @@ pub(crate) struct Managed {
     pub(crate) options: Options,
     /// Each prefix as its non-empty segments.
     pub(crate) api_prefixes: Vec<Vec<String>>,
+    /// Options for the requests under a prefix (as its segments), longest prefix first.
+    pub(crate) scopes: Vec<(Vec<String>, Options)>,
 }
 
 impl Managed {
-    /// Whether `request` is under an API prefix, compared segment by segment on the
-    /// percent-decoded path, as Rocket's router matches it (so `/api` covers `/api` and
-    /// `/api/me`, not `/apiary`).
+    /// Whether `request` is under an API prefix.
     fn is_api(&self, request: &Request<'_>) -> bool {
-        self.api_prefixes.iter().any(|prefix| {
-            let mut segments = request.uri().path().segments();
-            prefix
-                .iter()
-                .all(|want| segments.next() == Some(want.as_str()))
-        })
+        self.api_prefixes
+            .iter()
+            .any(|prefix| is_under(prefix, request))
     }
+
+    /// The options `request` is decided with: those of the longest prefix it is under, else the
+    /// instance's.
+    fn options_for(&self, request: &Request<'_>) -> &Options {
+        self.scopes
+            .iter()
+            .find(|(prefix, _)| is_under(prefix, request))
+            .map_or(&self.options, |(_, options)| options)
+    }
+}
+
+/// Whether `request`'s path is under `prefix`, compared segment by segment on the
+/// percent-decoded path, as Rocket's router matches it (so `/api` covers `/api` and `/api/me`,
+/// not `/apiary`).
+fn is_under(prefix: &[String], request: &Request<'_>) -> bool {
+    let mut segments = request.uri().path().segments();
+    prefix
+        .iter()
+        .all(|want| segments.next() == Some(want.as_str()))
 }
 
 /// The decision for one request, computed once (by the fairing or the first guard) and cached in
@@ -45,9 +62,41 @@ pub(crate) enum Decision {
     Unconfigured,
 }
 
-/// Set by [`SignedIn`] when it refuses the request: the fairing then gives the error response
-/// the rejection's JSON body.
-pub(crate) struct Refused(pub(crate) bool);
+/// The status a guard fails with when clerk-auth refuses a request: not one an application
+/// answers with, so the fairing rewrites exactly the answers clerk-auth caused. The fairing's
+/// catcher answers it, and `on_response` turns it into the refusal ([`Refused`]): `401`, `403`
+/// or `503` with its JSON body.
+pub(crate) const REFUSED: Status = Status::new(490);
+
+/// The refusal of the guard that failed with [`REFUSED`] (the last one: Rocket stops at a failed
+/// guard), for the fairing to answer with.
+#[derive(Default)]
+pub(crate) struct Refused(Mutex<Option<Rejection>>);
+
+impl Refused {
+    /// The refusal recorded for `request`, if any.
+    pub(crate) fn of(request: &Request<'_>) -> Option<Rejection> {
+        let refused = request.local_cache(Refused::default);
+        let slot = match refused.0.lock() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        slot.clone()
+    }
+}
+
+/// Fails a guard for `rejection`: records it for the fairing and fails with [`REFUSED`]. A
+/// guard wrapped in `Option` or `Result` discards the failure, and the handler's own answers are
+/// left alone.
+pub(crate) fn refuse<T>(request: &Request<'_>, rejection: Rejection) -> Outcome<T, AuthError> {
+    let refused = request.local_cache(Refused::default);
+    let mut slot = match refused.0.lock() {
+        Ok(slot) => slot,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    *slot = Some(rejection.clone());
+    Outcome::Error((REFUSED, AuthError::Rejected(rejection)))
+}
 
 /// A read-only view of a Rocket request for the core. Borrows the request: no header is copied.
 pub(crate) struct RocketRequest<'a, 'r>(pub(crate) &'a Request<'r>);
@@ -95,7 +144,7 @@ async fn decide(request: &Request<'_>) -> Decision {
     let Some(managed) = request.rocket().state::<Managed>() else {
         return Decision::Unconfigured;
     };
-    match authenticate(request, &managed.options).await {
+    match authenticate(request, managed.options_for(request)).await {
         Decision::State(state) if managed.is_api(request) => Decision::State(state.into_api()),
         decided => decided,
     }
@@ -116,14 +165,17 @@ async fn authenticate(request: &Request<'_>, options: &Options) -> Decision {
     }
 }
 
-/// Why a guard refused a request. Rocket answers with the status; the [`ClerkAuth`] fairing gives
-/// the response the JSON body and the state's headers.
+/// Why a guard refused a request. The [`ClerkAuth`] fairing answers it: the rejection's status
+/// and JSON body, and the state's headers. (The guard fails with an internal status that only
+/// the fairing's own catcher answers, so that the application's catchers, and the answers of a
+/// handler taking `Option<SignedIn>` or `Result<SignedIn, AuthError>`, are never rewritten.)
 ///
 /// [`ClerkAuth`]: crate::ClerkAuth
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AuthError {
-    /// Not signed in (`401`), or the keys could not be obtained (`503`).
+    /// Not signed in (`401`), without what the route requires (`403`, from
+    /// [`Require`](crate::Require)), or the keys could not be obtained (`503`).
     Rejected(Rejection),
     /// No decision is available (`500`): the request could not be decided, or the fairing is
     /// not attached (the guards' [`Sentinel`] prevents that at launch).
@@ -216,11 +268,7 @@ impl<'r> FromRequest<'r> for SignedIn<'r> {
         };
         match state.rejection() {
             None => Outcome::Success(SignedIn { state }),
-            Some(rejection) => {
-                request.local_cache(|| Refused(true));
-                let status = Status::new(rejection.status);
-                Outcome::Error((status, AuthError::Rejected(rejection)))
-            }
+            Some(rejection) => refuse(request, rejection),
         }
     }
 }
@@ -231,7 +279,7 @@ impl Sentinel for SignedIn<'_> {
     }
 }
 
-fn abort_unconfigured(rocket: &Rocket<Ignite>, guard: &str) -> bool {
+pub(crate) fn abort_unconfigured(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     let missing = rocket.state::<Managed>().is_none();
     if missing {
         rocket::error!(

@@ -10,9 +10,12 @@
 //!   (the keys could not be obtained) and the JSON body `{"status","reason","message"}`.
 //!   `Option<SignedIn>` gives `None` instead of refusing.
 //! - [`AuthState`], a request guard that never refuses: the state, whatever it is.
+//! - [`Require<R>`](Require), a request guard requiring the role, permission, feature, plan or
+//!   recent verification a [`Requirement`] type names (`403` otherwise).
 //!
-//! Both guards dereference to the core's [`RequestState`]: `session()` (with `user_id`,
-//! `org_id`, `has(...)`), `machine()`, `status()`, `reason()`, `auth_json()`.
+//! The guards dereference to the core's [`RequestState`]: `user_id()`, `session_id()`,
+//! `org_id()`, `org_role()`, `org_slug()`, `has(...)`, `session()`, `machine()`, `status()`,
+//! `reason()`, `auth_json()`, the same calls as in the actix-web and warp adapters.
 //!
 //! # Quick start
 //!
@@ -89,10 +92,11 @@
 //!   or guard runs for such a request.
 //! - The guards are [`Sentinel`](rocket::Sentinel)s: a route that uses them while the fairing is
 //!   not attached aborts the launch, not each request.
-//! - When [`SignedIn`] refuses, Rocket runs the catcher for `401`/`503`; the fairing then
-//!   replaces the catcher's body with the rejection JSON (`application/json`) and adds the
-//!   debug headers, so your catchers need not know about Clerk. (A handler taking
-//!   `Option<SignedIn>` that itself answers the same `401`/`503` gets that body too.)
+//! - When [`SignedIn`] or [`Require`] refuses, the fairing answers: `401`/`403`/`503` with the
+//!   rejection JSON (`application/json`) and the debug headers. The guard fails with an internal
+//!   status that only the fairing's own catcher answers, so your catchers never run for it and
+//!   need not know about Clerk, and the `401`s your own routes and catchers answer are left
+//!   alone (also where a handler took `Option<SignedIn>`).
 //!
 //! # API routes
 //!
@@ -132,9 +136,11 @@
 
 mod fairing;
 mod guard;
+mod require;
 
 pub use fairing::{ClerkAuth, INTERRUPT_PATH};
 pub use guard::{AuthError, AuthState, SignedIn};
+pub use require::{Require, Requirement};
 
 pub use clerk_auth_core;
 
