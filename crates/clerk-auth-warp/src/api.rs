@@ -19,7 +19,7 @@
 //! # }
 //! ```
 
-use clerk_auth_core::Options;
+use clerk_auth_core::{Has, Options};
 use warp::reject::Rejection;
 use warp::Filter;
 
@@ -50,4 +50,14 @@ pub fn optional_signed_in(
     options: Options,
 ) -> impl Filter<Extract = (Option<SignedIn>,), Error = Rejection> + Clone {
     filter::optional_signed_in_with(options, true)
+}
+
+/// [`crate::require`] for an API route: extracts [`SignedIn`] for a request that meets
+/// `requirement`, or rejects (`401` with `WWW-Authenticate: Bearer error="invalid_token"` when
+/// not signed in, `403` without the requirement). Never redirects.
+pub fn require(
+    options: Options,
+    requirement: Has,
+) -> impl Filter<Extract = (SignedIn,), Error = Rejection> + Clone {
+    filter::require_with(options, requirement, true)
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clerk_auth_core::state::Disposition;
 use clerk_auth_core::{
-    try_authenticate_request, AuthenticateError, Interrupt, Options, RequestState, RequestView,
+    try_authenticate_request, AuthenticateError, Has, Interrupt, Options, RequestState, RequestView,
 };
 use warp::http::{HeaderMap, HeaderValue, Method};
 use warp::path::FullPath;
@@ -16,17 +16,18 @@ use warp::reject::Rejection;
 use warp::Filter;
 
 use crate::reply::{AuthState, ClerkRejection, SignedIn};
+use crate::wrap::Slot;
 
 /// The request as warp hands it to a filter: method, path, raw query and the header map.
 ///
 /// warp 0.4 gives filters no borrowed access to the request, so the header map is the one clone
 /// `warp::header::headers_cloned()` makes (a table of reference-counted values, not a copy of
 /// the bytes). The same value moves to a blocking thread when the decision needs network IO.
-struct WarpRequest {
-    method: Method,
-    path: FullPath,
-    query: Option<String>,
-    headers: HeaderMap,
+pub(crate) struct WarpRequest {
+    pub(crate) method: Method,
+    pub(crate) path: FullPath,
+    pub(crate) query: Option<String>,
+    pub(crate) headers: HeaderMap,
 }
 
 impl RequestView for WarpRequest {
@@ -56,7 +57,7 @@ impl RequestView for WarpRequest {
     }
 }
 
-fn request() -> impl Filter<Extract = (WarpRequest,), Error = Infallible> + Clone {
+pub(crate) fn request() -> impl Filter<Extract = (WarpRequest,), Error = Infallible> + Clone {
     let query = warp::query::raw()
         .map(Some)
         .or(warp::any().map(|| None))
@@ -113,8 +114,13 @@ pub(crate) fn auth_state_with(
     request().and_then(move |request: WarpRequest| {
         let options = options.clone();
         async move {
+            // Under `with_auth`: where this decision's headers go.
+            let slot = Slot::find(&request);
             let state = decide(options, request).await?;
             let state = AuthState(Arc::new(if api { state.into_api() } else { state }));
+            if let Some(slot) = slot {
+                slot.record(&state);
+            }
             match state.disposition() {
                 Disposition::Continue => Ok(state),
                 Disposition::Redirect => Err(warp::reject::custom(ClerkRejection::Redirect(state))),
@@ -147,6 +153,60 @@ pub(crate) fn signed_in_with(
                 state,
                 rejection,
             })),
+        }
+    })
+}
+
+/// Extracts [`SignedIn`] for a request that meets `requirement` (the core's
+/// [`RequestState::authorize`]), or rejects, before the handler runs:
+///
+/// - not signed in: [`ClerkRejection::Unauthorized`], answered `401` (or `503`) as for
+///   [`signed_in`];
+/// - signed in without the role, permission, feature or plan: [`ClerkRejection::Forbidden`],
+///   answered `403` `{"status":"forbidden"}`;
+/// - signed in with all of it but a recent enough verification: [`ClerkRejection::Forbidden`],
+///   answered `403` with Clerk's reverification error
+///   `{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}`;
+/// - a machine token, whatever the requirement (Clerk's `has()` is `false` for machines): `403`.
+///
+/// ```no_run
+/// # use warp::Filter;
+/// # fn routes(options: clerk_auth_core::Options) -> impl warp::Filter<Extract = (impl warp::Reply,), Error = warp::Rejection> + Clone {
+/// use clerk_auth_core::{Has, Reverification};
+/// use clerk_auth_warp::{recover, require, SignedIn};
+///
+/// let billing = warp::path!("api" / "billing")
+///     .and(require(
+///         options,
+///         Has::permission("org:billing:manage").and_reverification(Reverification::Strict),
+///     ))
+///     .map(|user: SignedIn| user.reply(warp::reply::json(&user.auth_json())));
+/// billing.recover(recover)
+/// # }
+/// ```
+pub fn require(
+    options: Options,
+    requirement: Has,
+) -> impl Filter<Extract = (SignedIn,), Error = Rejection> + Clone {
+    require_with(options, requirement, false)
+}
+
+/// [`require`], for a page or an API route.
+pub(crate) fn require_with(
+    options: Options,
+    requirement: Has,
+    api: bool,
+) -> impl Filter<Extract = (SignedIn,), Error = Rejection> + Clone {
+    let requirement = Arc::new(requirement);
+    auth_state_with(options, api).and_then(move |state: AuthState| {
+        let refused = state.authorize(&requirement);
+        async move {
+            match refused {
+                None => Ok(SignedIn(state)),
+                Some(rejection) => Err(warp::reject::custom(ClerkRejection::refused(
+                    state, rejection,
+                ))),
+            }
         }
     })
 }

@@ -9,14 +9,18 @@
 //! - [`recover`] answers our rejections: `307` with the state's headers for a handshake, `401` or
 //!   `503` with Clerk's JSON `{"status","reason","message"}` on a protected route, `500` for a
 //!   request that cannot be decided. It hands every other rejection back unchanged;
-//! - [`AuthState::reply`] / [`SignedIn::reply`] add the state's headers (`set-cookie` from a
-//!   handshake or a refresh, the debug headers) to your handler's reply.
+//! - [`with_auth`] wraps your whole route tree: every reply gets the state's headers
+//!   (`set-cookie` from a handshake or a refresh, the debug headers), and the rejections left
+//!   unanswered are recovered; [`AuthState::reply`] / [`SignedIn::reply`] do it for one reply;
+//! - [`require`] extracts [`SignedIn`] for a request with a role, permission, feature, plan or
+//!   recent verification, or rejects (`403` `{"status":"forbidden"}`, or Clerk's reverification
+//!   error).
 //!
 //! # Quick start
 //!
 //! ```no_run
-//! use clerk_auth_core::Options;
-//! use clerk_auth_warp::{auth_state, recover, signed_in, AuthState, SignedIn};
+//! use clerk_auth_core::{Has, Options};
+//! use clerk_auth_warp::{auth_state, recover, require, signed_in, with_auth, AuthState, SignedIn};
 //! use warp::Filter;
 //!
 //! #[tokio::main]
@@ -33,19 +37,20 @@
 //!     // Protected: 200 for a signed-in request, 401/503 JSON (from `recover`) otherwise.
 //!     let me = warp::path!("api" / "me")
 //!         .and(signed_in(options.clone()))
-//!         .map(|auth: SignedIn| {
-//!             let user = auth.session().and_then(|s| s.user_id.clone());
-//!             auth.reply(warp::reply::json(&user))
-//!         });
+//!         .map(|user: SignedIn| warp::reply::json(&user.user_id()));
+//!     // Authorized: 403 without the role.
+//!     let admin = warp::path!("api" / "org-admin")
+//!         .and(require(options.clone(), Has::role("org:admin")))
+//!         .map(|user: SignedIn| warp::reply::json(&user.auth_json()));
 //!     // Public: runs for everyone, says who is signed in.
 //!     let home = auth_state(options).map(|auth: AuthState| {
-//!         let who = if auth.is_signed_in() { "signed in" } else { "signed out" };
-//!         auth.reply(who)
+//!         if auth.is_signed_in() { "signed in" } else { "signed out" }
 //!     });
 //!
 //!     // `recover` right after the protected routes: a refused `/api/me` is answered 401 there,
-//!     // instead of falling through to the public route.
-//!     let routes = me.recover(recover).or(home).recover(recover);
+//!     // instead of falling through to the public route. `with_auth` puts the state's headers
+//!     // (a refresh's `set-cookie`) on every reply.
+//!     let routes = with_auth(me.or(admin).recover(recover).or(home));
 //!
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
 //!     warp::serve(routes).incoming(listener).run().await;
@@ -85,9 +90,9 @@
 //!
 //! # API routes
 //!
-//! The filters of [`api`] (`api::signed_in`, `api::optional_signed_in`, `api::auth_state`)
-//! never lead to a redirect, even for a document request: a request that would get the handshake
-//! is signed out instead, and [`recover`] answers a refused `api::signed_in` with `401`,
+//! The filters of [`api`] (`api::signed_in`, `api::optional_signed_in`, `api::auth_state`,
+//! `api::require`) never lead to a redirect, even for a document request: a request that would
+//! get the handshake is signed out instead, and [`recover`] answers a refused `api::signed_in` with `401`,
 //! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
 //! `503`). Use them on JSON APIs; pages keep the handshake.
 //!
@@ -106,18 +111,20 @@
 //! - The request URL is resolved against the `Host` header with the `http` scheme unless
 //!   `x-forwarded-proto` says otherwise: behind TLS termination, have the proxy set it (it decides
 //!   the handshake's redirect URL and the cross-origin checks).
-//! - Always answer with [`AuthState::reply`] / [`SignedIn::reply`]: a handshake or a refresh sets
-//!   cookies the browser needs.
+//! - Wrap the route tree with [`with_auth`] (or answer every reply with [`AuthState::reply`] /
+//!   [`SignedIn::reply`]): a handshake or a refresh sets cookies the browser needs.
 
 pub mod api;
 mod filter;
 mod reply;
 mod self_check;
+mod wrap;
 
 pub use clerk_auth_core::SelfCheckReport;
-pub use filter::{auth_state, optional_signed_in, signed_in};
+pub use filter::{auth_state, optional_signed_in, require, signed_in};
 pub use reply::{recover, AuthReply, AuthState, ClerkRejection, SignedIn};
 pub use self_check::self_check;
+pub use wrap::with_auth;
 
 // The warp guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]

@@ -13,6 +13,8 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 
+use crate::wrap::HeadersApplied;
+
 /// The decision for one request, from [`auth_state`]. Dereferences to [`RequestState`]
 /// (`session()`, `machine()`, `is_signed_in()`, `headers()` …). Cheap to clone.
 ///
@@ -106,6 +108,7 @@ impl<R: Reply> Reply for AuthReply<R> {
             Disposition::Continue => {
                 let mut response = self.reply.into_response();
                 apply_state_headers(response.headers_mut(), &self.state);
+                response.extensions_mut().insert(HeadersApplied);
                 response
             }
             Disposition::Redirect => ClerkRejection::Redirect(self.state).to_response(),
@@ -134,6 +137,15 @@ pub enum ClerkRejection {
         /// The status, JSON body and extra headers (`WWW-Authenticate`, `Retry-After`) to answer with.
         rejection: ClerkAnswer,
     },
+    /// A signed-in request without what the route requires ([`require`](crate::require)):
+    /// `403` with `{"status":"forbidden"}`, or Clerk's reverification error when only a recent
+    /// enough verification is missing, and the state's headers.
+    Forbidden {
+        /// The decision.
+        state: AuthState,
+        /// The status (`403`) and JSON body to answer with.
+        rejection: ClerkAnswer,
+    },
     /// The request could not be decided: `500` with this JSON body (no token, no key).
     Failed(String),
 }
@@ -147,11 +159,21 @@ impl ClerkRejection {
         Self::Failed(error.to_json())
     }
 
+    /// The rejection for a refusal of [`RequestState::authorize`]: `Forbidden` for a `403`,
+    /// `Unauthorized` otherwise (`401`, `503`).
+    pub(crate) fn refused(state: AuthState, rejection: ClerkAnswer) -> Self {
+        if rejection.status == 403 {
+            Self::Forbidden { state, rejection }
+        } else {
+            Self::Unauthorized { state, rejection }
+        }
+    }
+
     /// The state, when there is one.
     pub fn state(&self) -> Option<&AuthState> {
         match self {
             Self::Redirect(state) | Self::ServerError(state) => Some(state),
-            Self::Unauthorized { state, .. } => Some(state),
+            Self::Unauthorized { state, .. } | Self::Forbidden { state, .. } => Some(state),
             Self::Failed(_) => None,
         }
     }
@@ -168,6 +190,9 @@ impl ClerkRejection {
                 StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED),
                 Some(rejection.body.clone()),
             ),
+            Self::Forbidden { rejection, .. } => {
+                (StatusCode::FORBIDDEN, Some(rejection.body.clone()))
+            }
             Self::Failed(body) => (StatusCode::INTERNAL_SERVER_ERROR, Some(body.clone())),
         };
         let json = body.is_some();
@@ -180,6 +205,7 @@ impl ClerkRejection {
         }
         if let Some(state) = self.state() {
             apply_state_headers(response.headers_mut(), state);
+            response.extensions_mut().insert(HeadersApplied);
         }
         if let Self::Unauthorized { rejection, .. } = self {
             for (name, value) in &rejection.headers {
