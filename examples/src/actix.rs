@@ -9,10 +9,10 @@ use actix_web::dev::Server;
 use actix_web::guard::{self, Guard};
 use actix_web::http::header::ContentType;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
+use clerk_auth_actix::{AuthState, ClerkAuth, Require, SignedIn};
 use clerk_auth_core::Options;
 
-use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
 
 /// Matches the requests whose (raw) path belongs to `route`, exactly as [`Route::of`] says.
 fn is(route: Route) -> impl Guard {
@@ -25,26 +25,15 @@ async fn me(auth: SignedIn) -> HttpResponse {
         .body(me_body(&auth))
 }
 
-async fn org_admin(auth: SignedIn) -> HttpResponse {
-    if is_org_admin(&auth) {
-        HttpResponse::Ok()
-            .content_type(ContentType::json())
-            .body(me_body(&auth))
-    } else {
-        HttpResponse::Forbidden()
-            .content_type(ContentType::json())
-            .body(FORBIDDEN_BODY)
-    }
-}
-
 async fn public(auth: AuthState) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::html())
         .body(public_page(&auth))
 }
 
-/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page, all
-/// behind the [`ClerkAuth`] middleware (which answers redirects and undecidable requests).
+/// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
+/// requirements on the route, [`Require`]), and the public page, all behind the [`ClerkAuth`]
+/// middleware (which answers redirects and undecidable requests).
 pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.service(
@@ -54,7 +43,14 @@ pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
                 .service(
                     web::resource("/api/org-admin")
                         .guard(is(Route::OrgAdmin))
-                        .to(org_admin),
+                        .wrap(Require::new(org_admin_requirement()))
+                        .to(me),
+                )
+                .service(
+                    web::resource("/api/reverify")
+                        .guard(is(Route::Reverify))
+                        .wrap(Require::new(reverify_requirement()))
+                        .to(me),
                 )
                 .default_service(web::to(public)),
         );

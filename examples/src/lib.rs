@@ -11,7 +11,9 @@
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState, SelfCheckReport};
+use clerk_auth_core::{
+    ConfigError, Has, Options, OptionsBuilder, RequestState, Reverification, SelfCheckReport,
+};
 
 pub mod actix;
 pub mod rocket;
@@ -19,6 +21,21 @@ pub mod warp;
 
 /// The role `/api/org-admin` requires.
 pub const ORG_ADMIN_ROLE: &str = "org:admin";
+
+/// The reverification `/api/reverify` requires: the second factor (the first when there is no
+/// second) verified in the last 10 minutes.
+pub const REVERIFICATION: Reverification = Reverification::Strict;
+
+/// What `/api/org-admin` requires, on the route: `403` `{"status":"forbidden"}` without it.
+pub fn org_admin_requirement() -> Has {
+    Has::role(ORG_ADMIN_ROLE)
+}
+
+/// What `/api/reverify` requires, on the route: `403` with Clerk's reverification error without
+/// it.
+pub fn reverify_requirement() -> Has {
+    Has::reverification(REVERIFICATION)
+}
 
 /// The publishable key of the embedded local issuer (frontend API `clerk.example.com`).
 pub const EMBEDDED_PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
@@ -216,6 +233,8 @@ pub enum Route {
     Me,
     /// `/api/org-admin`: protected and requires `org:admin`.
     OrgAdmin,
+    /// `/api/reverify`: protected and requires a strict reverification.
+    Reverify,
     /// Every other path: the public page.
     Public,
 }
@@ -226,36 +245,22 @@ impl Route {
         match path {
             "/api/me" => Self::Me,
             "/api/org-admin" => Self::OrgAdmin,
+            "/api/reverify" => Self::Reverify,
             _ => Self::Public,
         }
     }
 }
 
-/// `/api/me` when signed in: the auth object's JSON.
+/// `/api/me`, and `/api/org-admin` and `/api/reverify` when authorized: the auth object's JSON.
 pub fn me_body(state: &RequestState) -> String {
     state.auth_json_string()
 }
 
-/// Whether `/api/org-admin` lets a signed-in request through.
-pub fn is_org_admin(state: &RequestState) -> bool {
-    state
-        .session()
-        .is_some_and(|s| s.has(&Has::role(ORG_ADMIN_ROLE)))
-}
-
-/// `/api/org-admin` when signed in without the role: `403`.
-pub const FORBIDDEN_BODY: &str = r#"{"status":"forbidden"}"#;
-
 /// The public page: says who is signed in.
 pub fn public_page(state: &RequestState) -> String {
     let user = state
-        .session()
-        .and_then(|s| s.user_id.as_deref())
-        .or_else(|| {
-            state
-                .machine()
-                .and_then(|m| m.user_id.as_deref().or(Some(m.subject.as_str())))
-        });
+        .user_id()
+        .or_else(|| state.machine().map(|m| m.subject.as_str()));
     let who = match user {
         Some(user) if state.is_signed_in() => format!("signed-in {}", html_escape(user)),
         _ => "signed-out".to_owned(),

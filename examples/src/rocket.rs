@@ -13,26 +13,33 @@ use ::rocket::http::{ContentType, Method, Status};
 use ::rocket::request::{FromRequest, Outcome, Request};
 use ::rocket::response::content::RawHtml;
 use ::rocket::{Build, Rocket};
-use clerk_auth_core::Options;
-use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+use clerk_auth_core::{Has, Options, RequestState};
+use clerk_auth_rocket::{AuthState, ClerkAuth, Require, Requirement, SignedIn};
 
-use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
 
 /// A JSON answer.
 type Json = (Status, (ContentType, String));
 
-fn me(auth: &SignedIn<'_>) -> Json {
+fn me(auth: &RequestState) -> Json {
     (Status::Ok, (ContentType::JSON, me_body(auth)))
 }
 
-fn org_admin(auth: &SignedIn<'_>) -> Json {
-    if is_org_admin(auth) {
-        me(auth)
-    } else {
-        (
-            Status::Forbidden,
-            (ContentType::JSON, FORBIDDEN_BODY.to_owned()),
-        )
+/// `/api/org-admin`'s requirement, for [`Require`].
+struct OrgAdmin;
+
+impl Requirement for OrgAdmin {
+    fn requirement() -> Has {
+        org_admin_requirement()
+    }
+}
+
+/// `/api/reverify`'s requirement, for [`Require`].
+struct Reverified;
+
+impl Requirement for Reverified {
+    fn requirement() -> Has {
+        reverify_requirement()
     }
 }
 
@@ -47,16 +54,17 @@ struct Exactly<const ROUTE: u8>;
 
 const ME: u8 = 0;
 const ORG_ADMIN: u8 = 1;
+const REVERIFY: u8 = 2;
 
 #[::rocket::async_trait]
 impl<'r, const ROUTE: u8> FromRequest<'r> for Exactly<ROUTE> {
     type Error = Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let want = if ROUTE == ME {
-            Route::Me
-        } else {
-            Route::OrgAdmin
+        let want = match ROUTE {
+            ME => Route::Me,
+            ORG_ADMIN => Route::OrgAdmin,
+            _ => Route::Reverify,
         };
         if Route::of(request.uri().path().as_str()) == want {
             Outcome::Success(Exactly)
@@ -72,8 +80,13 @@ fn me_route(_path: Exactly<{ ME }>, auth: SignedIn<'_>) -> Json {
 }
 
 #[::rocket::get("/api/org-admin")]
-fn org_admin_route(_path: Exactly<{ ORG_ADMIN }>, auth: SignedIn<'_>) -> Json {
-    org_admin(&auth)
+fn org_admin_route(_path: Exactly<{ ORG_ADMIN }>, auth: Require<'_, OrgAdmin>) -> Json {
+    me(&auth)
+}
+
+#[::rocket::get("/api/reverify")]
+fn reverify_route(_path: Exactly<{ REVERIFY }>, auth: Require<'_, Reverified>) -> Json {
+    me(&auth)
 }
 
 #[::rocket::get("/<_..>", rank = 100)]
@@ -94,7 +107,7 @@ fn all_routes() -> Vec<::rocket::Route> {
         Method::Trace,
         Method::Connect,
     ];
-    let get = ::rocket::routes![me_route, org_admin_route, public_route];
+    let get = ::rocket::routes![me_route, org_admin_route, reverify_route, public_route];
     let mut routes = get.clone();
     for method in methods {
         routes.extend(get.iter().cloned().map(|mut route| {

@@ -9,10 +9,10 @@ use ::warp::http::header::CONTENT_TYPE;
 use ::warp::http::StatusCode;
 use ::warp::path::FullPath;
 use ::warp::{Filter, Rejection, Reply};
-use clerk_auth_core::Options;
-use clerk_auth_warp::{auth_state, recover, signed_in, AuthState, SignedIn};
+use clerk_auth_core::{Has, Options};
+use clerk_auth_warp::{auth_state, recover, require, signed_in, with_auth, AuthState, SignedIn};
 
-use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
 
 /// Matches the requests whose path belongs to `route` (exactly as [`Route::of`] says).
 fn route(route: Route) -> impl Filter<Extract = (), Error = Rejection> + Clone {
@@ -34,28 +34,33 @@ fn json(status: StatusCode, body: String) -> impl Reply {
     )
 }
 
-/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page.
+/// A protected route of the contract at `path`: `requirement` on the route when there is one
+/// ([`require`]), else signed in ([`signed_in`]); the auth object's JSON when let through.
+fn protected(
+    path: Route,
+    options: &Options,
+    requirement: Option<Has>,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let guard = match requirement {
+        Some(requirement) => require(options.clone(), requirement).boxed(),
+        None => signed_in(options.clone()).boxed(),
+    };
+    route(path)
+        .and(guard)
+        .map(|auth: SignedIn| json(StatusCode::OK, me_body(&auth)))
+}
+
+/// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
+/// requirements on the route), and the public page, wrapped by [`with_auth`] so that every reply
+/// carries the state's headers.
 pub fn routes(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
-    let me = route(Route::Me)
-        .and(signed_in(options.clone()))
-        .map(|auth: SignedIn| auth.reply(json(StatusCode::OK, me_body(&auth))));
-    let org_admin = route(Route::OrgAdmin)
-        .and(signed_in(options.clone()))
-        .map(|auth: SignedIn| {
-            if is_org_admin(&auth) {
-                auth.reply(json(StatusCode::OK, me_body(&auth)))
-            } else {
-                auth.reply(json(StatusCode::FORBIDDEN, FORBIDDEN_BODY.to_owned()))
-            }
-        });
-    let public = auth_state(options)
-        .map(|auth: AuthState| auth.reply(::warp::reply::html(public_page(&auth))));
-    // Refused protected routes are answered (401/503/307/500) before the public page can take
-    // the request; the last `recover` answers the public page's redirects and failures.
-    me.or(org_admin)
-        .recover(recover)
-        .or(public)
-        .recover(recover)
+    let me = protected(Route::Me, &options, None);
+    let org_admin = protected(Route::OrgAdmin, &options, Some(org_admin_requirement()));
+    let reverify = protected(Route::Reverify, &options, Some(reverify_requirement()));
+    let public = auth_state(options).map(|auth: AuthState| ::warp::reply::html(public_page(&auth)));
+    // Refused protected routes are answered (401/403/503/307/500) before the public page can
+    // take the request; `with_auth` answers the public page's redirects and failures.
+    with_auth(me.or(org_admin).or(reverify).recover(recover).or(public))
 }
 
 /// Start-up, step 2, the warp way: [`clerk_auth_warp::self_check`] (on tokio's blocking pool; it

@@ -1,7 +1,8 @@
 //! The example binaries' start-up self-check, end to end: each binary runs as a process against
 //! the Backend API emulator; an error stops it with the report on stderr and a non-zero exit,
 //! a warning is logged and it serves, a good key set is cached before the first request, and the
-//! embedded local issuer starts quietly without touching the network.
+//! embedded local issuer starts quietly without touching the network. And each binary, started
+//! as the contract says, guards its authorization routes (`/api/org-admin`, `/api/reverify`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -274,6 +275,55 @@ fn the_embedded_issuer_starts_quietly() {
         );
         let (status, _) = get(&format!("{base}/api/me"), None);
         assert_eq!(status, 401, "{name}");
+    }
+}
+
+#[test]
+fn every_example_binary_guards_its_authorization_routes() {
+    let emulator = emulator("sk_live_examples_authorization");
+    let url = emulator.url();
+    // An organization member with `role`, first factor verified `minutes` ago.
+    let bearer = |role: &str, minutes: i64| {
+        let token = TokenMinter::new(KeyPair::shared())
+            .kid("ins_1")
+            .issued_at(SystemTime::now())
+            .ttl(Duration::from_secs(600))
+            .claim("org_id", serde_json::json!("org_1"))
+            .claim("org_role", serde_json::json!(role))
+            .claim("fva", serde_json::json!([minutes, -1]))
+            .mint();
+        format!("Bearer {token}")
+    };
+    let forbidden = r#"{"status":"forbidden"}"#;
+    let reverify = r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#;
+    for (name, bin) in BINARIES {
+        let vars = [
+            ("CLERK_SECRET_KEY", emulator.secret()),
+            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+            ("CLERK_API_URL", url.as_str()),
+        ];
+        let process = Process::start(name, bin, &vars);
+        let base = process.base();
+        let member = bearer("org:member", 1);
+        let stale = bearer("org:admin", 30);
+        let cases = [
+            ("/api/org-admin", None, 401),
+            ("/api/org-admin", Some(&member), 403),
+            ("/api/org-admin", Some(&stale), 200),
+            ("/api/reverify", None, 401),
+            ("/api/reverify", Some(&stale), 403),
+            ("/api/reverify", Some(&member), 200),
+        ];
+        for (path, authorization, want) in cases {
+            let (status, body) = get(&format!("{base}{path}"), authorization.map(String::as_str));
+            assert_eq!(status, want, "{name} {path}: {body}");
+            match want {
+                401 => assert!(body.contains(r#""status":"signed-out""#), "{name}: {body}"),
+                403 if path == "/api/org-admin" => assert_eq!(body, forbidden, "{name}"),
+                403 => assert_eq!(body, reverify, "{name}"),
+                _ => assert!(body.contains(r#""userId":"user_2test""#), "{name}: {body}"),
+            }
+        }
     }
 }
 

@@ -303,3 +303,120 @@ pub fn run_all(framework: &str, mut start: impl FnMut(Options, TcpListener) -> B
     );
     println!("{framework}: {} vectors passed over HTTP", vectors.len());
 }
+
+/// What the contract's authorization routes must answer (`/api/org-admin`, `/api/reverify`):
+/// one request each, sent over HTTP to a framework's example server by [`run_authorization`].
+struct AuthorizationCase {
+    path: &'static str,
+    /// The bearer token, if any.
+    token: Option<String>,
+    status: u16,
+    /// The exact body, or `None` to check the JSON's `status`/`userId` by the status code.
+    body: Option<&'static str>,
+}
+
+/// `/api/org-admin`'s refusal without the role.
+pub const FORBIDDEN_BODY: &str = r#"{"status":"forbidden"}"#;
+
+/// `/api/reverify`'s refusal without a recent enough verification (Clerk's own body).
+pub const REVERIFY_BODY: &str = r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#;
+
+/// Runs the contract's authorization routes through a framework, over HTTP: signed out `401`
+/// (`{"status":"signed-out",…}`), signed in without the role `403` `{"status":"forbidden"}`,
+/// without a recent enough verification `403` with exactly Clerk's reverification error, and
+/// `200` with the auth object's JSON otherwise. `start` serves the example as for [`run_all`].
+pub fn run_authorization(
+    framework: &str,
+    mut start: impl FnMut(Options, TcpListener) -> Box<dyn FnOnce()>,
+) {
+    use clerk_auth_core::testing::{FixedClock, KeyPair, TokenMinter};
+
+    let now = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let keys = KeyPair::shared();
+    let options = Options::builder()
+        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .secret_key("sk_live_conformance_authorization")
+        .jwt_key(keys.public_pem())
+        .api_url("http://127.0.0.1:9")
+        .clock(std::sync::Arc::new(FixedClock::new(now)))
+        .build()
+        .expect("options");
+    // An organization member with `role`, first factor verified `minutes` ago.
+    let session = |role: &str, minutes: i64| {
+        Some(
+            TokenMinter::new(keys)
+                .issued_at(now)
+                .claim("org_id", serde_json::json!("org_1"))
+                .claim("org_role", serde_json::json!(role))
+                .claim("fva", serde_json::json!([minutes, -1]))
+                .mint(),
+        )
+    };
+    let case = |path, token, status, body| AuthorizationCase {
+        path,
+        token,
+        status,
+        body,
+    };
+    let cases = [
+        case("/api/org-admin", None, 401, None),
+        case(
+            "/api/org-admin",
+            session("org:member", 1),
+            403,
+            Some(FORBIDDEN_BODY),
+        ),
+        case("/api/org-admin", session("org:admin", 1), 200, None),
+        case("/api/reverify", None, 401, None),
+        case(
+            "/api/reverify",
+            session("org:member", 10),
+            403,
+            Some(REVERIFY_BODY),
+        ),
+        case("/api/reverify", session("org:member", 9), 200, None),
+    ];
+
+    let listener = listener();
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let stop = start(options, listener);
+    wait_ready(port);
+    let agent = clerk_auth_vectors::client::agent();
+    let mut failures = Vec::new();
+    for c in &cases {
+        let bearer = c.token.as_ref().map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> = bearer
+            .as_deref()
+            .map(|b| vec![("authorization", b)])
+            .unwrap_or_default();
+        let url = format!("http://127.0.0.1:{port}{}", c.path);
+        let reply = clerk_auth_vectors::client::get(&agent, &url, &headers);
+        let json = reply.json();
+        let body_ok = match (c.body, c.status) {
+            (Some(want), _) => reply.body == want,
+            (None, 401) => json["status"] == "signed-out",
+            (None, _) => json["userId"] == "user_2test" && json["tokenType"] == "session_token",
+        };
+        let json_type = reply.header("content-type") == Some("application/json");
+        if reply.status != c.status || !body_ok || !json_type {
+            failures.push(format!(
+                "{} ({}): {} {:?} {:?}",
+                c.path,
+                if c.token.is_some() {
+                    "token"
+                } else {
+                    "no token"
+                },
+                reply.status,
+                reply.header("content-type"),
+                reply.body
+            ));
+        }
+    }
+    stop();
+    assert!(
+        failures.is_empty(),
+        "{framework}: authorization routes:\n{}",
+        failures.join("\n")
+    );
+}
