@@ -83,12 +83,12 @@ impl SessionAuth {
     /// #     .jwt_key(keys.public_pem())
     /// #     .clock(Arc::new(FixedClock::new(now)))
     /// #     .build()?;
-    /// #[derive(serde::Deserialize)]
+    /// #[derive(Debug, serde::Deserialize)]
     /// struct Claims {
     ///     sub: String,
     ///     metadata: Metadata,
     /// }
-    /// #[derive(serde::Deserialize)]
+    /// #[derive(Debug, serde::Deserialize)]
     /// struct Metadata {
     ///     plan: String,
     /// }
