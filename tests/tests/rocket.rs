@@ -1,5 +1,7 @@
 //! The decision vectors and the contract's authorization routes through the Rocket example
 //! server, over HTTP.
+// Test support: a server that cannot start must fail the test loudly.
+#![allow(clippy::expect_used)]
 
 use std::net::{Ipv4Addr, TcpListener};
 
