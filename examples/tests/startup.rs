@@ -139,6 +139,15 @@ fn emulator(secret: &str) -> BackendApiServer {
     emulator
 }
 
+/// The configuration of an example on `emulator`, whose URL is `url`.
+fn emulator_vars<'a>(emulator: &'a BackendApiServer, url: &'a str) -> [(&'static str, &'a str); 3] {
+    [
+        ("CLERK_SECRET_KEY", emulator.secret()),
+        ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+        ("CLERK_API_URL", url),
+    ]
+}
+
 fn bearer() -> String {
     let token = TokenMinter::new(KeyPair::shared())
         .kid("ins_1")
@@ -202,11 +211,7 @@ fn a_key_set_answering_500_is_a_warning_and_every_example_serves() {
     );
     let url = emulator.url();
     for (name, bin) in BINARIES {
-        let vars = [
-            ("CLERK_SECRET_KEY", emulator.secret()),
-            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
-            ("CLERK_API_URL", url.as_str()),
-        ];
+        let vars = emulator_vars(&emulator, &url);
         let process = Process::start(name, bin, &vars);
         let base = process.base();
         let stderr = process.stderr_with("CLERK_API_URL");
@@ -229,11 +234,7 @@ fn a_good_key_set_is_cached_before_the_first_request_of_every_example() {
     let url = emulator.url();
     for (name, bin) in BINARIES {
         emulator.reset_hits();
-        let vars = [
-            ("CLERK_SECRET_KEY", emulator.secret()),
-            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
-            ("CLERK_API_URL", url.as_str()),
-        ];
+        let vars = emulator_vars(&emulator, &url);
         let process = Process::start(name, bin, &vars);
         let base = process.base();
         // The contract's one line, and nothing else on stdout.
@@ -297,11 +298,7 @@ fn every_example_binary_guards_its_authorization_routes() {
     let forbidden = r#"{"status":"forbidden"}"#;
     let reverify = r#"{"clerk_error":{"type":"forbidden","reason":"reverification-error","metadata":{"reverification":"strict"}}}"#;
     for (name, bin) in BINARIES {
-        let vars = [
-            ("CLERK_SECRET_KEY", emulator.secret()),
-            ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
-            ("CLERK_API_URL", url.as_str()),
-        ];
+        let vars = emulator_vars(&emulator, &url);
         let process = Process::start(name, bin, &vars);
         let base = process.base();
         let member = bearer("org:member", 1);

@@ -204,7 +204,8 @@ impl Pending {
     }
 }
 
-type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+/// The future of the middlewares' services (actix-web's are `!Send`).
+pub(crate) type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 impl<S, B> Service<ServiceRequest> for ClerkAuthMiddleware<S>
 where

@@ -1,8 +1,7 @@
 //! [`Require`]: a middleware that requires a role, permission, feature, plan or a recent
 //! verification on a route or scope (Clerk's `auth.protect({...})`).
 
-use std::future::{ready, Future, Ready};
-use std::pin::Pin;
+use std::future::{ready, Ready};
 use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
@@ -12,6 +11,7 @@ use clerk_auth_core::Has;
 
 use crate::error::ClerkAuthError;
 use crate::extract::state_of;
+use crate::middleware::LocalBoxFuture;
 
 /// Requires `requirement` of every request to the scope, resource or route it wraps, before any
 /// handler runs (the core's [`RequestState::authorize`](clerk_auth_core::RequestState::authorize)):
@@ -98,8 +98,6 @@ pub struct RequireMiddleware<S> {
     service: S,
     requirement: Rc<Has>,
 }
-
-type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
 
 impl<S, B> Service<ServiceRequest> for RequireMiddleware<S>
 where

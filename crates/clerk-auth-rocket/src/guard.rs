@@ -10,6 +10,7 @@ use clerk_auth_core::{
     try_authenticate_request, AuthenticateError, Interrupt, Options, RequestState, RequestView,
 };
 use rocket::http::Status;
+use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
@@ -165,6 +166,17 @@ async fn authenticate(request: &Request<'_>, options: &Options) -> Decision {
     }
 }
 
+/// The request's state, for a guard: `500` ([`AuthError::Unavailable`]) when there is none (the
+/// request could not be decided, or the fairing is not attached).
+pub(crate) async fn decided<'r>(request: &'r Request<'_>) -> Outcome<&'r RequestState, AuthError> {
+    match decision(request).await {
+        Decision::State(state) => Outcome::Success(state),
+        Decision::Failed(_) | Decision::Unconfigured => {
+            Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
+        }
+    }
+}
+
 /// Why a guard refused a request. The [`ClerkAuth`] fairing answers it: the rejection's status
 /// and JSON body, and the state's headers. (The guard fails with an internal status that only
 /// the fairing's own catcher answers, so that the application's catchers, and the answers of a
@@ -211,12 +223,7 @@ impl<'r> FromRequest<'r> for AuthState<'r> {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        match decision(request).await {
-            Decision::State(state) => Outcome::Success(AuthState { state }),
-            Decision::Failed(_) | Decision::Unconfigured => {
-                Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
-            }
-        }
+        decided(request).await.map(|state| AuthState { state })
     }
 }
 
@@ -260,12 +267,7 @@ impl<'r> FromRequest<'r> for SignedIn<'r> {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let state = match decision(request).await {
-            Decision::State(state) => state,
-            Decision::Failed(_) | Decision::Unconfigured => {
-                return Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
-            }
-        };
+        let state = try_outcome!(decided(request).await);
         match state.rejection() {
             None => Outcome::Success(SignedIn { state }),
             Some(rejection) => refuse(request, rejection),

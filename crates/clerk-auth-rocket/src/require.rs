@@ -6,11 +6,11 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 
 use clerk_auth_core::{Has, RequestState};
-use rocket::http::Status;
+use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::{Ignite, Rocket, Sentinel};
 
-use crate::guard::{abort_unconfigured, decision, refuse, AuthError, Decision};
+use crate::guard::{abort_unconfigured, decided, refuse, AuthError};
 
 /// What a route requires of a signed-in request, named by a type: Rocket's guards are types, so
 /// [`Require<R>`](Require) takes its requirement from `R`.
@@ -125,12 +125,7 @@ impl<'r, R: Requirement> FromRequest<'r> for Require<'r, R> {
     type Error = AuthError;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, AuthError> {
-        let state = match decision(request).await {
-            Decision::State(state) => state,
-            Decision::Failed(_) | Decision::Unconfigured => {
-                return Outcome::Error((Status::InternalServerError, AuthError::Unavailable))
-            }
-        };
+        let state = try_outcome!(decided(request).await);
         match state.authorize(&R::requirement()) {
             None => Outcome::Success(Require {
                 state,
