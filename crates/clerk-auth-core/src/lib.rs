@@ -4,7 +4,7 @@
 //! whether the request is signed in, signed out (with Clerk's reason) or needs a handshake,
 //! exactly as Clerk's backend SDK does.
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bapi;
 mod bound;
