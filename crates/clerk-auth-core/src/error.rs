@@ -192,7 +192,18 @@ impl fmt::Display for TokenVerificationError {
 impl std::error::Error for TokenVerificationError {}
 
 /// The options could not be built: the service cannot authenticate anything until this is fixed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+///
+/// `Debug` shows the same sentence as `Display` (naming the variable to fix), so that
+/// `fn main() -> Result<(), Box<dyn std::error::Error>>` and `.expect(..)` print it readably:
+///
+/// ```
+/// use clerk_auth_core::Options;
+///
+/// let err = Options::from_env_with(|_| None).unwrap_err();
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(format!("{err:?}").contains("CLERK_PUBLISHABLE_KEY"));
+/// ```
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The publishable key does not decode (§1.2). The key itself is not repeated.
@@ -244,6 +255,12 @@ pub enum ConfigError {
         /// What is wrong with it.
         detail: String,
     },
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 impl ConfigError {

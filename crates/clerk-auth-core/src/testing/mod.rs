@@ -258,6 +258,32 @@ impl<'a> TokenMinter<'a> {
         }
     }
 
+    /// An M2M token in its JWT form, as Clerk issues machine-to-machine tokens: the M2M
+    /// category, `sub` `mch_2test` (a machine), `jti` `mt_2test`, `scopes` `"mch_2other"` (the
+    /// machines it may call); no `sid` or `azp`. Accepted where the options accept `m2m_token`
+    /// ([`OptionsBuilder::accepts_token`](crate::OptionsBuilder::accepts_token)).
+    pub fn m2m(self) -> Self {
+        self.category(Some(M2M_CATEGORY))
+            .subject("mch_2test")
+            .claim("jti", json!("mt_2test"))
+            .claim("scopes", json!("mch_2other"))
+            .without_claim("sid")
+            .without_claim("azp")
+    }
+
+    /// An OAuth access token in its JWT form (RFC 9068): header `typ` `at+jwt` and no category,
+    /// `sub` `user_2test`, `client_id` `client_2test`, `scope` `"profile email"`, `jti`
+    /// `oat_2test`; no `sid` or `azp`. Accepted where the options accept `oauth_token`.
+    pub fn oauth(self) -> Self {
+        self.category(None)
+            .header("typ", json!("at+jwt"))
+            .claim("client_id", json!("client_2test"))
+            .claim("scope", json!("profile email"))
+            .claim("jti", json!("oat_2test"))
+            .without_claim("sid")
+            .without_claim("azp")
+    }
+
     /// `iat` (and `nbf` = `iat` - 10, `exp` = `iat` + ttl unless set explicitly).
     pub fn issued_at(mut self, time: SystemTime) -> Self {
         self.issued_at = Some(time);
