@@ -13,7 +13,7 @@ use warp::http::{HeaderMap, HeaderValue, StatusCode};
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 
-/// The decision for one request, from [`auth_state`]. Dereferences to [`RequestState`]
+/// The decision for one request, from [`auth_state`](crate::auth_state). Dereferences to [`RequestState`]
 /// (`session()`, `machine()`, `is_signed_in()`, `headers()` …). Cheap to clone.
 ///
 /// Answer with [`AuthState::reply`] so the state's headers (`set-cookie` from a handshake or a
@@ -60,7 +60,7 @@ impl AsRef<RequestState> for AuthState {
     }
 }
 
-/// A request a protected route may serve, from [`signed_in`]. Dereferences to [`RequestState`]:
+/// A request a protected route may serve, from [`signed_in`](crate::signed_in). Dereferences to [`RequestState`]:
 /// `session()` (with `has(..)`), `machine()`, `auth_json()` ….
 #[derive(Clone, Debug)]
 pub struct SignedIn(pub(crate) AuthState);
