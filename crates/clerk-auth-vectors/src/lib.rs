@@ -6,9 +6,11 @@
 //!   `tests/` suite sends each over real HTTP to every example server.
 //! - [`client`]: a `ureq` agent that sees a redirect, a `4xx` or a `5xx` as an answer and keeps
 //!   every response header.
+//! - [`load`]: the adapters' load benches' keep-alive clients, comparing two routes.
 //!
 //! It depends on the core (with its `testing` kit) and nothing else of the workspace, so an
 //! adapter's own tests can use it without pulling in the other frameworks.
 
 pub mod client;
+pub mod load;
 pub mod vectors;
