@@ -195,3 +195,8 @@ pub use extract::{AuthState, SignedIn};
 pub use layer::{ClerkLayer, ClerkService};
 pub use rejection::ClerkRejection;
 pub use self_check::self_check;
+
+// The axum guide in `docs/` is compiled as a doctest of this crate.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/getting-started-axum.md")]
+struct GettingStartedAxumDoc;
