@@ -11,10 +11,8 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use std::time::{Duration, SystemTime};
-
-use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_vectors::load::{compare, report, Route, Settings};
+use clerk_auth_core::testing::KeyPair;
+use clerk_auth_vectors::load::{compare, public_and_me, report, Settings};
 
 fn main() {
     let settings = Settings::from_env();
@@ -24,14 +22,7 @@ fn main() {
         .and_then(|v| v.parse().ok());
     let options = common::pem_options(keys).build().unwrap();
     let server = common::Server::serve(common::app(options), workers);
-    let token = TokenMinter::new(keys)
-        .issued_at(SystemTime::now())
-        .ttl(Duration::from_secs(3600))
-        .mint();
-    let routes = [
-        Route::new(server.url("/")),
-        Route::new(server.url("/api/me")).header("authorization", &format!("Bearer {token}")),
-    ];
+    let routes = public_and_me(&server.base, keys);
     report(
         "clerk-auth-axum",
         &settings,

@@ -3,17 +3,12 @@
 //! hits both alike.
 //!
 //! ```no_run
-//! use clerk_auth_vectors::load::{compare, Route, Settings};
+//! use clerk_auth_core::testing::KeyPair;
+//! use clerk_auth_vectors::load::{compare, public_and_me, report, Settings};
 //!
 //! let settings = Settings::from_env();
-//! let [public, me] = compare(
-//!     [
-//!         Route::new("http://127.0.0.1:3000/"),
-//!         Route::new("http://127.0.0.1:3000/api/me").header("authorization", "Bearer …"),
-//!     ],
-//!     &settings,
-//! );
-//! println!("ratio {:.3}", me / public);
+//! let routes = public_and_me("http://127.0.0.1:3000", KeyPair::shared());
+//! report("my-server", &settings, compare(routes, &settings), 0.95);
 //! ```
 
 // Bench tooling: a failed request is the bench's failure.
@@ -46,6 +41,20 @@ impl Route {
         self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
+}
+
+/// The two routes every adapter's load bench compares, on the server at `base`
+/// (`http://127.0.0.1:<port>`): the public page `/` without a token, and `/api/me` with one
+/// session token of `keys` (valid for an hour) on every request, a verified-token cache hit.
+pub fn public_and_me(base: &str, keys: &clerk_auth_core::testing::KeyPair) -> [Route; 2] {
+    let token = clerk_auth_core::testing::TokenMinter::new(keys)
+        .issued_at(std::time::SystemTime::now())
+        .ttl(Duration::from_secs(3600))
+        .mint();
+    [
+        Route::new(format!("{base}/")),
+        Route::new(format!("{base}/api/me")).header("authorization", &format!("Bearer {token}")),
+    ]
 }
 
 /// How long and how hard: `LOAD_CLIENTS` keep-alive clients (default 4), `LOAD_SECONDS` per
