@@ -7,9 +7,10 @@
 //! Most applications use it through an adapter, which turns the decision into its framework's
 //! idiom: [`clerk-auth-actix`](https://docs.rs/clerk-auth-actix) (middleware and extractors),
 //! [`clerk-auth-rocket`](https://docs.rs/clerk-auth-rocket) (fairing and guards),
-//! [`clerk-auth-warp`](https://docs.rs/clerk-auth-warp) (filters). Use the core directly to
-//! support another framework, to decide in a test without a server, or to plug in your own key
-//! source.
+//! [`clerk-auth-warp`](https://docs.rs/clerk-auth-warp) (filters),
+//! [`clerk-auth-axum`](https://docs.rs/clerk-auth-axum) (a tower layer and extractors, for axum and
+//! any tower service). Use the core directly to support another framework, to decide in a test
+//! without a server, or to plug in your own key source.
 //!
 //! # Quick start
 //!
