@@ -40,10 +40,14 @@ use serde_json::{json, Map, Value};
 use crate::clock::Clock;
 use crate::verify::{JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey};
 
-/// The `cat` header values of Clerk's tokens, for minting each kind ([`TokenMinter::category`]).
-pub use crate::verify::pipeline::{
-    IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
-};
+/// The `cat` header of a session token (also on handshake tokens), for [`TokenMinter::category`].
+pub const SESSION_CATEGORY: &str = crate::verify::pipeline::SESSION_CATEGORY;
+/// The `cat` header of a JWT-template token.
+pub const TEMPLATE_CATEGORY: &str = crate::verify::pipeline::TEMPLATE_CATEGORY;
+/// The `cat` header of a machine-to-machine JWT.
+pub const M2M_CATEGORY: &str = crate::verify::pipeline::M2M_CATEGORY;
+/// The `cat` header that carries no class information.
+pub const IGNORE_CATEGORY: &str = crate::verify::pipeline::IGNORE_CATEGORY;
 
 /// An RSA key pair for tests (2048 bits by default).
 ///
