@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p clerk-auth-examples --bench cold_path`
 //!
-//! For each adapter (actix, rocket, warp) the example binary (built by that command in release
+//! For each adapter (actix, rocket, warp, axum) the example binary (built by that command in release
 //! mode, next to this bench) runs as a child process with a key pair this bench makes
 //! (`CLERK_JWT_KEY`, networkless) and `PORT=0`, and is loaded over real HTTP with 16 keep-alive
 //! connections in three phases:
@@ -26,7 +26,7 @@
 //! only (`/proc`).
 //!
 //! Environment: `COLD_SECS` per phase (default 3), `COLD_ROUNDS` (default 3; the order of the
-//! phases alternates between rounds), `COLD_ADAPTERS` (default `actix,rocket,warp`),
+//! phases alternates between rounds), `COLD_ADAPTERS` (default `actix,rocket,warp,axum`),
 //! `COLD_LOAD` (`wrk` or `rust`; default: `wrk` when found).
 #![allow(
     missing_docs,
@@ -61,10 +61,11 @@ mod support;
 
 use support::{thread_cpu, Pool};
 
-const ADAPTERS: [(&str, &str); 3] = [
+const ADAPTERS: [(&str, &str); 4] = [
     ("actix", env!("CARGO_BIN_EXE_actix")),
     ("rocket", env!("CARGO_BIN_EXE_rocket")),
     ("warp", env!("CARGO_BIN_EXE_warp")),
+    ("axum", env!("CARGO_BIN_EXE_axum")),
 ];
 const PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 const SECRET_KEY: &str = "sk_live_cold_path_bench";
@@ -688,7 +689,7 @@ fn main() {
     }
     let secs = env_or("COLD_SECS", 3).max(1);
     let rounds = env_or("COLD_ROUNDS", 3).max(1) as usize;
-    let wanted = std::env::var("COLD_ADAPTERS").unwrap_or_else(|_| "actix,rocket,warp".into());
+    let wanted = std::env::var("COLD_ADAPTERS").unwrap_or_else(|_| "actix,rocket,warp,axum".into());
     let has_wrk = Command::new("wrk")
         .arg("--version")
         .stdout(Stdio::null())

@@ -58,13 +58,10 @@ pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
 }
 
 /// Start-up, step 2, the actix-web way: [`clerk_auth_actix::self_check`] (on actix's blocking
-/// pool; it logs each finding), then the verdict ([`crate::self_check_verdict`]). `Err` when the
+/// pool; it logs each finding), then the verdict ([`crate::self_check_done`]). `Err` when the
 /// server must not start, with a message for stderr.
 pub async fn self_check(example: &Example) -> Result<(), String> {
-    let report = clerk_auth_actix::self_check(&example.options)
-        .await
-        .map_err(|err| format!("the clerk-auth self-check did not complete: {err}"))?;
-    crate::self_check_verdict(&report)
+    crate::self_check_done(clerk_auth_actix::self_check(&example.options).await)
 }
 
 /// The server on `listener` (already bound), not yet started: await it (on an actix-web or

@@ -1,10 +1,11 @@
-//! What the three example servers share: configuration (Clerk's environment, or an embedded local
+//! What the four example servers share: configuration (Clerk's environment, or an embedded local
 //! issuer when no keys are set), start-up (logging, the self-check's verdict, the `listening on`
 //! line) and the bodies of the contract's routes (`../shared/spec/examples-contract.md`). The
 //! servers differ only in their framework.
 //!
 //! Start-up runs clerk-auth's self-check through each adapter's idiom (`clerk_auth_actix::
-//! self_check` and `clerk_auth_warp::self_check` before binding, the Rocket fairing on ignite):
+//! self_check`, `clerk_auth_warp::self_check` and `clerk_auth_axum::self_check` before binding,
+//! the Rocket fairing on ignite):
 //! an error (say a secret key Clerk refuses) stops the server with the report on stderr and a
 //! non-zero exit; warnings are logged on stderr and the server starts.
 
@@ -16,6 +17,7 @@ use clerk_auth_core::{
 };
 
 pub mod actix;
+pub mod axum;
 pub mod rocket;
 pub mod warp;
 
@@ -171,7 +173,18 @@ pub fn self_check_verdict(report: &SelfCheckReport) -> Result<(), String> {
     }
 }
 
-/// Start-up, step 3 of the `actix` and `warp` binaries: binds 127.0.0.1:`PORT`, prints the banner
+/// Start-up, step 2 of the `actix`, `warp` and `axum` binaries: the verdict on what the
+/// adapter's async `self_check` returned (`Err`: the check did not complete, so nothing is known
+/// about the configuration).
+pub fn self_check_done<E: std::fmt::Display>(
+    done: Result<SelfCheckReport, E>,
+) -> Result<(), String> {
+    let report =
+        done.map_err(|err| format!("the clerk-auth self-check did not complete: {err}"))?;
+    self_check_verdict(&report)
+}
+
+/// Start-up, step 3 of the `actix`, `warp` and `axum` binaries: binds 127.0.0.1:`PORT`, prints the banner
 /// and then the one `listening on http://127.0.0.1:<port>` line. The error names what failed.
 pub fn listen(example: Example) -> Result<(Example, std::net::TcpListener), String> {
     use std::io::Write;
@@ -189,7 +202,7 @@ pub fn listen(example: Example) -> Result<(Example, std::net::TcpListener), Stri
     Ok((example, listener))
 }
 
-/// The whole start-up of the `actix` and `warp` binaries: [`init_logging`], [`configure`], the
+/// The whole start-up of the `actix`, `warp` and `axum` binaries: [`init_logging`], [`configure`], the
 /// framework's `self_check`, [`listen`], then `serve` until the end. A failure at any step is
 /// printed on stderr and ends the process with a failure code.
 pub async fn run_binary<S>(

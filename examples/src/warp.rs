@@ -64,13 +64,10 @@ pub fn routes(options: Options) -> impl Filter<Extract = (impl Reply,), Error = 
 }
 
 /// Start-up, step 2, the warp way: [`clerk_auth_warp::self_check`] (on tokio's blocking pool; it
-/// logs each finding), then the verdict ([`crate::self_check_verdict`]). `Err` when the server
+/// logs each finding), then the verdict ([`crate::self_check_done`]). `Err` when the server
 /// must not start, with a message for stderr.
 pub async fn self_check(example: &Example) -> Result<(), String> {
-    let report = clerk_auth_warp::self_check(&example.options)
-        .await
-        .map_err(|err| format!("the clerk-auth self-check did not complete: {err}"))?;
-    crate::self_check_verdict(&report)
+    crate::self_check_done(clerk_auth_warp::self_check(&example.options).await)
 }
 
 /// Serves the example on `listener` (already bound) until the process ends.

@@ -18,10 +18,11 @@ use clerk_auth_examples::Example;
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 
-const BINARIES: [(&str, &str); 3] = [
+const BINARIES: [(&str, &str); 4] = [
     ("actix", env!("CARGO_BIN_EXE_actix")),
     ("rocket", env!("CARGO_BIN_EXE_rocket")),
     ("warp", env!("CARGO_BIN_EXE_warp")),
+    ("axum", env!("CARGO_BIN_EXE_axum")),
 ];
 
 /// A running example binary; killed on drop.
@@ -342,6 +343,9 @@ fn the_embedded_issuer_needs_no_network_for_the_check() {
             .await
             .unwrap();
         clerk_auth_examples::warp::self_check(&example)
+            .await
+            .unwrap();
+        clerk_auth_examples::axum::self_check(&example)
             .await
             .unwrap();
     });

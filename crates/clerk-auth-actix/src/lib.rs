@@ -35,13 +35,12 @@
 //! }
 //!
 //! #[actix_web::main]
-//! async fn main() -> std::io::Result<()> {
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … A bad configuration fails here.
-//!     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+//!     let clerk = ClerkAuth::from_env()?;
 //!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
 //!     let report = clerk_auth_actix::self_check(clerk.options())
-//!         .await
-//!         .map_err(std::io::Error::other)?;
+//!         .await?;
 //!     if !report.is_ok() {
 //!         eprintln!("{report}");
 //!         std::process::exit(1);
@@ -55,7 +54,8 @@
 //!     })
 //!     .bind(("127.0.0.1", 3000))?
 //!     .run()
-//!     .await
+//!     .await?;
+//!     Ok(())
 //! }
 //! ```
 //!

@@ -31,13 +31,12 @@ use clerk_auth_core::{Options, SelfCheckReport};
 /// }
 ///
 /// #[actix_web::main]
-/// async fn main() -> std::io::Result<()> {
-///     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let clerk = ClerkAuth::from_env()?;
 ///
 ///     // Prove the configuration before serving: stop on an error, start on warnings (logged).
 ///     let report = clerk_auth_actix::self_check(clerk.options())
-///         .await
-///         .map_err(std::io::Error::other)?;
+///         .await?;
 ///     if !report.is_ok() {
 ///         eprintln!("{report}");
 ///         std::process::exit(1);
@@ -46,7 +45,8 @@ use clerk_auth_core::{Options, SelfCheckReport};
 ///     HttpServer::new(move || App::new().wrap(clerk.clone()).default_service(web::to(home)))
 ///         .bind(("127.0.0.1", 8080))?
 ///         .run()
-///         .await
+///         .await?;
+///     Ok(())
 /// }
 /// ```
 pub async fn self_check(options: &Options) -> Result<SelfCheckReport, BlockingError> {

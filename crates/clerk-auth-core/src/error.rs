@@ -192,17 +192,30 @@ impl fmt::Display for TokenVerificationError {
 impl std::error::Error for TokenVerificationError {}
 
 /// The options could not be built: the service cannot authenticate anything until this is fixed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+///
+/// `Debug` shows the same sentence as `Display` (naming the variable to fix), so that
+/// `fn main() -> Result<(), Box<dyn std::error::Error>>` and `.expect(..)` print it readably:
+///
+/// ```
+/// use clerk_auth_core::Options;
+///
+/// let err = Options::from_env_with(|_| None).unwrap_err();
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(format!("{err:?}").contains("CLERK_PUBLISHABLE_KEY"));
+/// ```
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The publishable key does not decode (§1.2). The key itself is not repeated.
-    #[error("the publishable key (CLERK_PUBLISHABLE_KEY) is invalid: {0}")]
+    #[error("the publishable key (CLERK_PUBLISHABLE_KEY) is invalid ({0}): copy it from the API keys page of the Clerk dashboard")]
     InvalidPublishableKey(&'static str),
     /// A publishable key is required for this configuration.
     #[error("a publishable key (CLERK_PUBLISHABLE_KEY) is required")]
     MissingPublishableKey,
-    /// A secret key is required for this configuration.
-    #[error("a secret key (CLERK_SECRET_KEY) is required")]
+    /// A secret key is required for this configuration: it authenticates the calls to Clerk's
+    /// Backend API (the key set, handshakes, session refresh, machine tokens), so Clerk's SDK
+    /// requires it too, also with a PEM key or a custom verifier.
+    #[error("a secret key (CLERK_SECRET_KEY) is required: it authenticates the calls to Clerk's Backend API (handshakes and session refresh need it even when tokens are verified with CLERK_JWT_KEY or a custom verifier); copy it from the API keys page of the Clerk dashboard")]
     MissingSecretKey,
     /// The PEM public key does not parse, or is not an RSA key of at least 2048 bits.
     #[error("the PEM public key (CLERK_JWT_KEY) is invalid: {0}")]
@@ -244,7 +257,22 @@ pub enum ConfigError {
     },
 }
 
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
 impl ConfigError {
+    /// The PEM key of `CLERK_JWT_KEY` ([`OptionsBuilder::jwt_key`](crate::OptionsBuilder::jwt_key))
+    /// does not parse.
+    pub(crate) fn from_jwt_key(error: crate::verify::KeyError) -> Self {
+        match error {
+            crate::verify::KeyError::InvalidPem(detail) => Self::InvalidJwtKey(detail),
+            other => Self::InvalidJwtKey(other.to_string()),
+        }
+    }
+
     /// The environment variable to fix, as [`Options::from_env`](crate::Options::from_env) reads
     /// it (also when the option was set in code): `CLERK_PUBLISHABLE_KEY`, `CLERK_SECRET_KEY`,
     /// `CLERK_JWT_KEY`, `CLERK_DOMAIN` (a satellite without a domain or proxy URL; setting

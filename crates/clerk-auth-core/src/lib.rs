@@ -2,9 +2,66 @@
 //!
 //! `clerk-auth-core` decides, from a read-only view of an HTTP request and the configured options,
 //! whether the request is signed in, signed out (with Clerk's reason) or needs a handshake,
-//! exactly as Clerk's backend SDK does.
+//! exactly as Clerk's backend SDK (`@clerk/backend`'s `authenticateRequest`) does.
+//!
+//! Most applications use it through an adapter, which turns the decision into its framework's
+//! idiom: [`clerk-auth-actix`](https://docs.rs/clerk-auth-actix) (middleware and extractors),
+//! [`clerk-auth-rocket`](https://docs.rs/clerk-auth-rocket) (fairing and guards),
+//! [`clerk-auth-warp`](https://docs.rs/clerk-auth-warp) (filters),
+//! [`clerk-auth-axum`](https://docs.rs/clerk-auth-axum) (a tower layer and extractors, for axum and
+//! any tower service). Use the core directly to support another framework, to decide in a test
+//! without a server, or to plug in your own key source.
+//!
+//! # Quick start
+//!
+//! Configure once at start-up ([`Options::from_env`] reads Clerk's `CLERK_*` variables; a bad
+//! configuration fails here, never per request), then decide each request:
+//!
+//! ```
+//! use clerk_auth_core::{authenticate_request, AuthStatus, Options};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let issuer = clerk_auth_core::testing::KeyPair::shared();
+//! let options = Options::builder()
+//!     .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+//!     .secret_key("sk_live_…")
+//!     .jwt_key(issuer.public_pem()) // CLERK_JWT_KEY: verify without a network call
+//!     .build()?;
+//!
+//! // Any `http::Request` is a request view; adapters implement `RequestView` for theirs.
+//! let request = http::Request::get("https://app.example.com/api/me")
+//!     .header("authorization", "Bearer not-a-token")
+//!     .body(())?;
+//! let state = authenticate_request(&request, &options)?;
+//! assert_eq!(state.status(), AuthStatus::SignedOut);
+//! println!("{:?}: {:?}", state.reason(), state.message());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The [`RequestState`] says what to answer: [`user_id`](SessionAuth::user_id) and
+//! [`has()`](SessionAuth::has) on a signed-in session, the reason on a signed-out one, and the
+//! headers to add (a handshake's `location` and cookies). In an async server, decide with
+//! [`try_authenticate_request`], which never does network IO and hands back a [`Deferred`] to run
+//! on the blocking pool when it would.
+//!
+//! # Where things are
+//!
+//! | you want to | look at |
+//! |---|---|
+//! | configure | [`Options`], [`OptionsBuilder`], [`options`] (the variables, defaults) |
+//! | decide a request | [`authenticate_request`], [`try_authenticate_request`], [`RequestView`], [`OwnedRequest`] |
+//! | read the result | [`RequestState`], [`SessionAuth`], [`MachineAuth`], [`Has`], [`state`] (reasons, debug headers) |
+//! | verify with your own keys | [`TokenVerifier`], [`VerificationKey`], [`verify`] |
+//! | verify Clerk webhooks | [`WebhookVerifier`], [`webhook`] |
+//! | see why | [`explain_request`], [`self_check`](crate::self_check()) |
+//! | test your handlers | the `testing` module (feature `testing`): keys, tokens, a clock, a request builder, a local Backend API |
+//!
+//! The guides (getting started per framework, the auth object, testing, operations,
+//! troubleshooting, migrating from clerk-rs) are in the
+//! [repository's `docs/`](https://github.com/clerk-auth/clerk-auth/tree/main/docs).
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod bapi;
 mod bound;

@@ -101,30 +101,30 @@ impl PublishableKey {
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(ConfigError::InvalidPublishableKey(
-                "it must have exactly three '_'-separated parts",
+                "it is not a whole publishable key: pk_live_ or pk_test_ and one encoded part",
             ));
         };
         if encoded.is_empty() {
             return Err(ConfigError::InvalidPublishableKey(
-                "the encoded Frontend API part is empty",
+                "its encoded part is missing",
             ));
         }
         let decoded = atob(encoded).ok_or(ConfigError::InvalidPublishableKey(
-            "the Frontend API part is not valid base64",
+            "its encoded part does not decode",
         ))?;
         let Some(host) = decoded.strip_suffix('$') else {
             return Err(ConfigError::InvalidPublishableKey(
-                "the decoded Frontend API does not end with '$'",
+                "its encoded part does not decode to a Clerk Frontend API host",
             ));
         };
         if host.contains('$') {
             return Err(ConfigError::InvalidPublishableKey(
-                "the decoded Frontend API contains more than one '$'",
+                "its encoded part does not decode to a Clerk Frontend API host",
             ));
         }
         if !host.contains('.') {
             return Err(ConfigError::InvalidPublishableKey(
-                "the decoded Frontend API is not a host name",
+                "its encoded part does not decode to a Clerk Frontend API host",
             ));
         }
         Ok(Self {
@@ -232,7 +232,7 @@ fn atob(input: &str) -> Option<String> {
         .bytes()
         .filter(|b| !matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' '))
         .collect();
-    if data.len() % 4 == 0 {
+    if data.len().is_multiple_of(4) {
         for _ in 0..2 {
             if data.last() == Some(&b'=') {
                 data.pop();

@@ -37,12 +37,12 @@ impl Rng {
 fn options(variant: usize, now: SystemTime) -> Options {
     let keys = KeyPair::shared();
     let mut b = Options::builder()
-        .secret_key(if variant % 2 == 0 {
+        .secret_key(if variant.is_multiple_of(2) {
             "sk_live_x"
         } else {
             "sk_test_x"
         })
-        .publishable_key(if variant % 2 == 0 {
+        .publishable_key(if variant.is_multiple_of(2) {
             "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k"
         } else {
             "pk_test_Y2xlcmsuZXhhbXBsZS5jb20k"

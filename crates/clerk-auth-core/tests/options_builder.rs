@@ -450,3 +450,83 @@ fn builder_from_env_can_be_extended() {
         .unwrap();
     assert!(!o.debug_headers());
 }
+
+// ---- decision 17: mistakes Clerk's SDK accepts are caught at start-up -----------------------
+
+fn with_key_pair() -> clerk_auth_core::OptionsBuilder {
+    Options::builder()
+        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .secret_key("sk_live_x")
+}
+
+#[test]
+fn a_publishable_key_in_the_secret_keys_place_is_refused_naming_clerk_secret_key() {
+    let err = Options::builder()
+        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .secret_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.variable(), "CLERK_SECRET_KEY");
+    let shown = err.to_string();
+    assert!(shown.contains("publishable key"), "{shown}");
+    assert!(!shown.contains("Y2xlcm"), "the key is not echoed: {shown}");
+}
+
+#[test]
+fn authorized_parties_must_be_origins() {
+    for bad in [
+        "localhost:3000",
+        "https://app.example.com/",
+        "https://app.example.com/dashboard",
+        "https://app.example.com?x=1",
+        "://app.example.com",
+        "https://",
+        "app.example.com",
+    ] {
+        let err = with_key_pair()
+            .authorized_parties([bad])
+            .build()
+            .expect_err(bad);
+        assert_eq!(err.variable(), "CLERK_AUTHORIZED_PARTIES", "{bad}");
+        assert!(err.to_string().contains("azp"), "{err}");
+    }
+    for good in [
+        "https://app.example.com",
+        "http://localhost:3000",
+        "capacitor://localhost",
+    ] {
+        with_key_pair()
+            .authorized_parties([good])
+            .build()
+            .unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+}
+
+#[test]
+fn the_secret_key_requirement_says_why() {
+    let err = Options::builder()
+        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .jwt_key(clerk_auth_core::testing::KeyPair::shared().public_pem())
+        .build()
+        .unwrap_err();
+    assert_eq!(err, ConfigError::MissingSecretKey);
+    let shown = err.to_string();
+    assert!(shown.contains("handshakes"), "{shown}");
+    assert!(shown.contains("CLERK_JWT_KEY"), "{shown}");
+}
+
+#[test]
+fn an_undecodable_publishable_key_points_to_the_dashboard() {
+    let err = Options::builder()
+        .publishable_key("pk_test_garbage")
+        .secret_key("sk_test_x")
+        .build()
+        .unwrap_err();
+    assert_eq!(err.variable(), "CLERK_PUBLISHABLE_KEY");
+    let shown = err.to_string();
+    assert!(
+        shown.contains("API keys page of the Clerk dashboard"),
+        "{shown}"
+    );
+    assert!(!shown.contains("'$'"), "no jargon: {shown}");
+}

@@ -502,3 +502,23 @@ fn a_development_instance_without_authorized_parties_is_warned_its_redirects_are
     let (_, report) = self_check_env_with(env(&production));
     assert!(report.findings().is_empty(), "{report}");
 }
+
+#[test]
+fn a_secret_key_without_its_prefix_is_a_warning_naming_clerk_secret_key() {
+    let pem = KeyPair::shared().public_pem();
+    let (options, report) = self_check_env_with(env(&[
+        ("CLERK_SECRET_KEY", "abc"),
+        ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+        ("CLERK_JWT_KEY", pem.as_str()),
+    ]));
+    assert!(options.is_some(), "a legacy key may be right: {report}");
+    assert_only(&report, Severity::Warning, "CLERK_SECRET_KEY");
+    assert!(!report.to_string().contains("abc"), "{report}");
+
+    let (_, report) = self_check_env_with(env(&[
+        ("CLERK_SECRET_KEY", "sk_live_abc"),
+        ("CLERK_PUBLISHABLE_KEY", PK_LIVE),
+        ("CLERK_JWT_KEY", pem.as_str()),
+    ]));
+    assert!(report.findings().is_empty(), "{report}");
+}

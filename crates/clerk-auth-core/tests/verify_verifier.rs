@@ -13,7 +13,7 @@ use clerk_auth_core::testing::{
 };
 use clerk_auth_core::verify::{JwsAlgorithm, KeyError, PemVerifier, Verifier, VerifyOptions};
 use clerk_auth_core::{
-    ConfigError, Jwt, TokenVerificationError, TokenVerificationErrorAction as Action,
+    Jwt, TokenVerificationError, TokenVerificationErrorAction as Action,
     TokenVerificationErrorReason as R, TokenVerifier, VerificationKey,
 };
 use serde_json::json;
@@ -468,14 +468,16 @@ fn bad_pems_are_config_errors() {
         &spki[..100],
     ] {
         match PemVerifier::from_pem(pem) {
-            Err(ConfigError::InvalidJwtKey(detail)) => {
+            Err(KeyError::InvalidPem(detail)) => {
                 assert!(!detail.contains("MII"), "{detail}");
+                let shown = KeyError::InvalidPem(detail).to_string();
+                assert!(!shown.contains("CLERK_"), "names no variable: {shown}");
             }
             other => panic!("{pem:.30}: {other:?}"),
         }
     }
     match VerificationKey::from_pem(&small_pem) {
-        Err(ConfigError::InvalidJwtKey(d)) => assert!(d.contains("2048"), "{d}"),
+        Err(KeyError::InvalidPem(d)) => assert!(d.contains("2048"), "{d}"),
         other => panic!("{other:?}"),
     }
 }

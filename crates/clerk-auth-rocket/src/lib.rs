@@ -132,7 +132,7 @@
 //! [`Options`]: clerk_auth_core::Options
 //! [`RequestState`]: clerk_auth_core::RequestState
 
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod fairing;
 mod guard;

@@ -48,6 +48,38 @@ impl Reply {
             .collect()
     }
 
+    /// Checks that this reply carries exactly the headers of `state` (every value of each, in
+    /// order) and no other header but the framework's framing (`content-length`, `date`,
+    /// `transfer-encoding`): what an adapter answers a handshake with. `Err` says what differs.
+    pub fn only_state_headers(&self, state: &clerk_auth_core::RequestState) -> Result<(), String> {
+        const FRAMING: [&str; 3] = ["content-length", "date", "transfer-encoding"];
+        let mut problems = Vec::new();
+        let mut names: Vec<&str> = state.header_bytes().map(|(name, _)| name).collect();
+        names.dedup();
+        for name in &names {
+            let want: Vec<String> = state
+                .header_bytes()
+                .filter(|(n, _)| n == name)
+                .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+                .collect();
+            let got = self.header_all(name);
+            if got != want {
+                problems.push(format!("{name}: got {got:?}, want {want:?}"));
+            }
+        }
+        for (name, _) in &self.headers {
+            let name = name.to_ascii_lowercase();
+            if !names.contains(&name.as_str()) && !FRAMING.contains(&name.as_str()) {
+                problems.push(format!("unexpected header {name}"));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+
     /// The body as JSON; `Null` when it is not JSON (so that any field comparison fails).
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
@@ -91,4 +123,54 @@ pub fn request(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &
 /// [`request`] with `GET`.
 pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Reply {
     request(agent, "GET", url, headers)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clerk_auth_core::testing::{KeyPair, TestRequest};
+    use clerk_auth_core::{try_authenticate_request, Options};
+
+    use super::Reply;
+
+    #[test]
+    fn only_state_headers_sees_a_missing_and_an_extra_header() {
+        let options = Options::builder()
+            .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+            .secret_key("sk_live_vectors_client")
+            .jwt_key(KeyPair::shared().public_pem())
+            .build()
+            .unwrap();
+        let request = TestRequest::get("/")
+            .header("host", "app.example.com")
+            .header("cookie", "__client_uat=1")
+            .header("sec-fetch-dest", "document")
+            .build();
+        let state = try_authenticate_request(&request, &options).unwrap();
+        let mut headers: Vec<(String, String)> = state
+            .header_bytes()
+            .map(|(n, v)| (n.to_owned(), String::from_utf8_lossy(v).into_owned()))
+            .collect();
+        assert!(headers.len() >= 4, "{headers:?}");
+        headers.push(("Date".to_owned(), "today".to_owned()));
+        let reply = |headers: Vec<(String, String)>| Reply {
+            status: 307,
+            headers,
+            body: String::new(),
+        };
+        assert_eq!(reply(headers.clone()).only_state_headers(&state), Ok(()));
+
+        let mut extra = headers.clone();
+        extra.push(("content-type".to_owned(), "text/plain".to_owned()));
+        let problem = reply(extra).only_state_headers(&state).unwrap_err();
+        assert_eq!(problem, "unexpected header content-type");
+
+        let missing: Vec<_> = headers
+            .into_iter()
+            .filter(|(n, _)| n != "location")
+            .collect();
+        let problem = reply(missing).only_state_headers(&state).unwrap_err();
+        assert!(problem.starts_with("location: got []"), "{problem}");
+    }
 }

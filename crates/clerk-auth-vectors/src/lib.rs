@@ -6,6 +6,7 @@
 //!   `tests/` suite sends each over real HTTP to every example server.
 //! - [`client`]: a `ureq` agent that sees a redirect, a `4xx` or a `5xx` as an answer and keeps
 //!   every response header.
+//! - [`load`]: the adapters' load benches' keep-alive clients, comparing two routes.
 //! - [`authorization`]: the authorization scenarios each adapter's tests run over HTTP.
 //!
 //! It depends on the core (with its `testing` kit) and nothing else of the workspace, so an
@@ -13,4 +14,5 @@
 
 pub mod authorization;
 pub mod client;
+pub mod load;
 pub mod vectors;

@@ -107,6 +107,26 @@ pub fn serve(framework: &str) {
                 .run()
                 .await;
         }),
+        "axum" => runtime.block_on(async move {
+            use axum::http::{header, HeaderMap, StatusCode};
+            use axum::response::IntoResponse;
+            use axum::routing::get;
+            async fn me(headers: HeaderMap) -> axum::response::Response {
+                let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+                match verified_payload(header) {
+                    Some(body) => {
+                        ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+                    }
+                    None => StatusCode::UNAUTHORIZED.into_response(),
+                }
+            }
+            let app = axum::Router::new()
+                .route("/", get(|| async { PUBLIC_BODY }))
+                .route("/api/me", get(me));
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            println!("listening on http://127.0.0.1:{port}");
+            axum::serve(listener, app).await.expect("axum floor server");
+        }),
         "rocket" => runtime.block_on(async move {
             drop(listener);
             let figment = rocket::Config::figment()

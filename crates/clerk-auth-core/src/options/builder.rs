@@ -365,7 +365,21 @@ impl OptionsBuilder {
         };
         // 1-4. The keys and the satellite settings `accepts_token` needs.
         check_accepts(&config, &config.accepts_token)?;
-        // 5. Patterns, URLs, PEM.
+        // 5. Authorized parties (decision 17), patterns, URLs, PEM.
+        if let Some(party) = config
+            .authorized_parties
+            .iter()
+            .find(|party| !is_origin(party))
+        {
+            return Err(ConfigError::Invalid {
+                name: "CLERK_AUTHORIZED_PARTIES",
+                detail: format!(
+                    "\"{}\" is not an origin (scheme://host[:port], without a path or a trailing \
+                     slash), so it can never equal a token's azp",
+                    crate::trace::short(party)
+                ),
+            });
+        }
         let organization_matcher = if config.organization_sync.is_empty() {
             None
         } else {
@@ -438,9 +452,20 @@ pub(super) fn check_accepts(config: &Config, accepts: &AcceptsToken) -> Result<(
     if config.publishable_key.is_none() && !accepts.reads_only_headers() {
         return Err(ConfigError::MissingPublishableKey);
     }
-    // 2. Secret key.
+    // 2. Secret key (decision 17: a publishable key pasted in its place is refused).
     if !m2m_only && config.secret_key.is_none() {
         return Err(ConfigError::MissingSecretKey);
+    }
+    if config
+        .secret_key
+        .as_ref()
+        .is_some_and(|k| k.expose_secret().starts_with("pk_"))
+    {
+        return Err(ConfigError::Invalid {
+            name: "CLERK_SECRET_KEY",
+            detail: "this is a publishable key (pk_…); the secret key starts with sk_live_                          or sk_test_ (API keys page of the Clerk dashboard)"
+                .to_owned(),
+        });
     }
     // 3. Satellite.
     if !m2m_only && config.is_satellite {
@@ -488,7 +513,7 @@ fn session_verifier(
     let source: Arc<dyn TokenVerifier> = if let Some(custom) = &config.token_verifier {
         Arc::clone(custom)
     } else if let Some(pem) = &config.jwt_key {
-        Arc::new(PemVerifier::from_pem(pem)?)
+        Arc::new(PemVerifier::from_pem(pem).map_err(ConfigError::from_jwt_key)?)
     } else if let Some(secret) = &config.secret_key {
         let mut jwks = config.jwks.clone();
         jwks.api_url = config.api_url.clone();
@@ -553,4 +578,19 @@ impl TokenVerifier for UnresolvedKeyVerifier {
         )
         .with_action(TokenVerificationErrorAction::SetClerkJwtKey))
     }
+}
+
+/// Whether `party` is written as an origin, `scheme://host[:port]`, as a token's `azp` is: a
+/// scheme, `://`, and a host with no path, query, fragment or white space after it.
+fn is_origin(party: &str) -> bool {
+    let Some((scheme, host)) = party.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    scheme_ok
+        && !host.is_empty()
+        && !host.contains(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
 }

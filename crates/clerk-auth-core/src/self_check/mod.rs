@@ -55,7 +55,7 @@ use crate::options::Options;
 use crate::publishable_key::InstanceType;
 use crate::token::auth::TokenType;
 use crate::verify::jwks::EMPTY_KEY_SET_MESSAGE;
-use crate::verify::{TokenVerifier, VerificationKey};
+use crate::verify::{KeyError, TokenVerifier, VerificationKey};
 
 mod retry;
 
@@ -272,6 +272,7 @@ pub fn self_check_with_retry(
     check_instance_types(options, &mut report);
     check_dev_redirects(options, &mut report);
     check_unused_pem(options, &mut report);
+    check_secret_key_prefix(options, &mut report);
     if options.accepts_token().accepts(TokenType::SessionToken) {
         check_key_set(options, &mut report, first_delay, max_delay);
     }
@@ -452,6 +453,22 @@ fn check_instance_types(options: &Options, report: &mut SelfCheckReport) {
     }
 }
 
+/// Decision 17: a secret key without `sk_live_` or `sk_test_` may be a legacy key (`live_…`,
+/// `test_…`) or a mistake; it is worth a look, not a refusal.
+fn check_secret_key_prefix(options: &Options, report: &mut SelfCheckReport) {
+    let Some(secret) = options.secret_key() else {
+        return;
+    };
+    let secret = secret.expose_secret();
+    if !secret.starts_with("sk_live_") && !secret.starts_with("sk_test_") {
+        report.push(
+            Severity::Warning,
+            "CLERK_SECRET_KEY",
+            "CLERK_SECRET_KEY does not start with sk_live_ or sk_test_: unless it is a legacy              key, copy the secret key from the API keys page of the Clerk dashboard.",
+        );
+    }
+}
+
 /// Decision 14: a development primary sends its dev-browser token to `__clerk_redirect_url`,
 /// restricted to the origins of the authorized parties when they are set.
 fn check_dev_redirects(options: &Options, report: &mut SelfCheckReport) {
@@ -478,7 +495,7 @@ fn check_unused_pem(options: &Options, report: &mut SelfCheckReport) {
     };
     if let Err(error) = VerificationKey::from_pem(pem) {
         let detail = match &error {
-            ConfigError::InvalidJwtKey(detail) => detail.as_str(),
+            KeyError::InvalidPem(detail) => detail.as_str(),
             _ => "not an RSA public key",
         };
         report.push(

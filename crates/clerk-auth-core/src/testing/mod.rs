@@ -40,10 +40,14 @@ use serde_json::{json, Map, Value};
 use crate::clock::Clock;
 use crate::verify::{JwsAlgorithm, PemVerifier, TokenVerifier, VerificationKey};
 
-/// The `cat` header values of Clerk's tokens, for minting each kind ([`TokenMinter::category`]).
-pub use crate::verify::pipeline::{
-    IGNORE_CATEGORY, M2M_CATEGORY, SESSION_CATEGORY, TEMPLATE_CATEGORY,
-};
+/// The `cat` header of a session token (also on handshake tokens), for [`TokenMinter::category`].
+pub const SESSION_CATEGORY: &str = crate::verify::pipeline::SESSION_CATEGORY;
+/// The `cat` header of a JWT-template token.
+pub const TEMPLATE_CATEGORY: &str = crate::verify::pipeline::TEMPLATE_CATEGORY;
+/// The `cat` header of a machine-to-machine JWT.
+pub const M2M_CATEGORY: &str = crate::verify::pipeline::M2M_CATEGORY;
+/// The `cat` header that carries no class information.
+pub const IGNORE_CATEGORY: &str = crate::verify::pipeline::IGNORE_CATEGORY;
 
 /// An RSA key pair for tests (2048 bits by default).
 ///
@@ -256,6 +260,32 @@ impl<'a> TokenMinter<'a> {
             claims,
             removed: BTreeSet::new(),
         }
+    }
+
+    /// An M2M token in its JWT form, as Clerk issues machine-to-machine tokens: the M2M
+    /// category, `sub` `mch_2test` (a machine), `jti` `mt_2test`, `scopes` `"mch_2other"` (the
+    /// machines it may call); no `sid` or `azp`. Accepted where the options accept `m2m_token`
+    /// ([`OptionsBuilder::accepts_token`](crate::OptionsBuilder::accepts_token)).
+    pub fn m2m(self) -> Self {
+        self.category(Some(M2M_CATEGORY))
+            .subject("mch_2test")
+            .claim("jti", json!("mt_2test"))
+            .claim("scopes", json!("mch_2other"))
+            .without_claim("sid")
+            .without_claim("azp")
+    }
+
+    /// An OAuth access token in its JWT form (RFC 9068): header `typ` `at+jwt` and no category,
+    /// `sub` `user_2test`, `client_id` `client_2test`, `scope` `"profile email"`, `jti`
+    /// `oat_2test`; no `sid` or `azp`. Accepted where the options accept `oauth_token`.
+    pub fn oauth(self) -> Self {
+        self.category(None)
+            .header("typ", json!("at+jwt"))
+            .claim("client_id", json!("client_2test"))
+            .claim("scope", json!("profile email"))
+            .claim("jti", json!("oat_2test"))
+            .without_claim("sid")
+            .without_claim("azp")
     }
 
     /// `iat` (and `nbf` = `iat` - 10, `exp` = `iat` + ttl unless set explicitly).

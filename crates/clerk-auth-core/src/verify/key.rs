@@ -25,7 +25,7 @@ use openssl::rsa::{Padding, Rsa};
 use serde_json::Value;
 
 use crate::error::{
-    ConfigError, TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
+    TokenVerificationError, TokenVerificationErrorAction, TokenVerificationErrorReason,
 };
 use crate::token::Jwt;
 
@@ -131,7 +131,9 @@ impl fmt::Display for JwsAlgorithm {
     }
 }
 
-/// A JWK could not be turned into a [`VerificationKey`]. Messages never contain key material.
+/// A JWK or a PEM key could not be turned into a [`VerificationKey`]. Messages never contain key
+/// material, and name no environment variable (the key may come from anywhere; the options name
+/// `CLERK_JWT_KEY` when it came from there).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
@@ -148,6 +150,9 @@ pub enum KeyError {
     /// a key shorter than 2048 bits, ...).
     #[error("the JWK is invalid: {0}")]
     Invalid(String),
+    /// The PEM text does not hold an RSA public key of 2048 bits or more.
+    #[error("the PEM public key is invalid: {0}")]
+    InvalidPem(String),
 }
 
 /// Why a signature did not check out, before it is worded for a session or handshake token.
@@ -189,8 +194,8 @@ impl VerificationKey {
     ///
     /// Surrounding whitespace, CRLF line ends, a key on one line, and literal `\n` sequences (as
     /// left by some `.env` tooling) are accepted; the DER inside is parsed strictly.
-    pub fn from_pem(pem: &str) -> Result<Self, ConfigError> {
-        let invalid = |detail: &str| ConfigError::InvalidJwtKey(detail.to_owned());
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let invalid = |detail: &str| KeyError::InvalidPem(detail.to_owned());
         let normalized = pem.replace("\\r", "").replace("\\n", "\n");
         let text = normalized.trim();
         let rest = text
@@ -218,7 +223,7 @@ impl VerificationKey {
         JwsAlgorithm::Rs256
             .josekit()
             .verifier_from_der(&der)
-            .map_err(|e| ConfigError::InvalidJwtKey(key_error_detail(&e)))?;
+            .map_err(|e| KeyError::InvalidPem(key_error_detail(&e)))?;
         let public_key = PKey::public_key_from_der(&der)
             .or_else(|_| Rsa::public_key_from_der_pkcs1(&der).and_then(PKey::from_rsa))
             .map_err(|_| invalid("not an RSA public key"))?;
@@ -489,7 +494,7 @@ mod tests {
         ] {
             assert!(matches!(
                 VerificationKey::from_pem(pem),
-                Err(ConfigError::InvalidJwtKey(_))
+                Err(KeyError::InvalidPem(_))
             ));
         }
     }

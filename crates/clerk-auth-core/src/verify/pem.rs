@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use crate::error::{ConfigError, TokenVerificationError};
+use crate::error::TokenVerificationError;
 use crate::token::Jwt;
 
-use super::{TokenVerifier, VerificationKey};
+use super::{KeyError, TokenVerifier, VerificationKey};
 
 /// A [`TokenVerifier`] holding one PEM-derived key (`RS256`).
 ///
@@ -18,7 +18,7 @@ pub struct PemVerifier {
 
 impl PemVerifier {
     /// Parses `pem` (SPKI or PKCS#1, RSA of 2048 bits or more; see [`VerificationKey::from_pem`]).
-    pub fn from_pem(pem: &str) -> Result<Self, ConfigError> {
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         Ok(Self::from_key(VerificationKey::from_pem(pem)?))
     }
 

@@ -23,13 +23,13 @@ use super::key::SignatureFailure;
 use super::{TokenVerifier, VerificationKey};
 
 /// `cat` of a session token (also stamped on handshake tokens).
-pub const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
+pub(crate) const SESSION_CATEGORY: &str = "cl_B7d4PD111AAA";
 /// `cat` of a JWT-template token.
-pub const TEMPLATE_CATEGORY: &str = "cl_B7d4PD222AAA";
+pub(crate) const TEMPLATE_CATEGORY: &str = "cl_B7d4PD222AAA";
 /// `cat` of a machine-to-machine JWT.
-pub const M2M_CATEGORY: &str = "cl_B7d4PD333AAA";
+pub(crate) const M2M_CATEGORY: &str = "cl_B7d4PD333AAA";
 /// `cat` that carries no class information ("ignore").
-pub const IGNORE_CATEGORY: &str = "cl_I7d4PD111III";
+pub(crate) const IGNORE_CATEGORY: &str = "cl_I7d4PD111III";
 
 /// Clerk's `isNonSessionJwtCategory`: a category is present and is neither the session nor the
 /// ignore category. An absent category is a session token (tokens from before the rollout).

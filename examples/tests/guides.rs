@@ -1,0 +1,128 @@
+//! The guides are paste-ready: every crate a guide's Rust snippets name is in one of that
+//! guide's dependency blocks (```toml with `[dependencies]` or `[dev-dependencies]`). A reader
+//! who copies the block and then the code gets a crate that compiles; the snippets themselves
+//! are compiled as doctests (see each crate's `lib.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use regex::Regex;
+
+/// Path roots that are not crates to depend on.
+const LANGUAGE: [&str; 6] = ["std", "core", "alloc", "crate", "self", "super"];
+
+struct Block<'a> {
+    info: &'a str,
+    body: &'a str,
+}
+
+fn blocks(text: &str) -> Vec<Block<'_>> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("```") {
+        let after = &rest[start + 3..];
+        let Some(line_end) = after.find('\n') else {
+            break;
+        };
+        let info = after[..line_end].trim();
+        let body_and_more = &after[line_end + 1..];
+        let Some(end) = body_and_more.find("```") else {
+            break;
+        };
+        out.push(Block {
+            info,
+            body: &body_and_more[..end],
+        });
+        rest = &body_and_more[end + 3..];
+    }
+    out
+}
+
+/// The dependency names (as Rust paths: `-` becomes `_`) of the guide's TOML blocks.
+fn dependencies(blocks: &[Block<'_>]) -> BTreeSet<String> {
+    let entry = Regex::new(r"^\s*([A-Za-z0-9_-]+)\s*=").unwrap();
+    blocks
+        .iter()
+        .filter(|b| b.info.starts_with("toml") && b.body.contains("dependencies]"))
+        .flat_map(|b| b.body.lines())
+        .filter_map(|line| entry.captures(line))
+        .map(|c| c[1].replace('-', "_"))
+        .collect()
+}
+
+/// The crates a Rust snippet names but the dependency blocks lack.
+fn missing(code: &str, deps: &BTreeSet<String>) -> BTreeSet<String> {
+    // Hidden doctest lines are part of what compiles; a reader pastes them too when needed.
+    let code: String = code
+        .lines()
+        .map(|l| {
+            l.strip_prefix("# ")
+                .unwrap_or(if l == "#" { "" } else { l })
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let use_stmt = Regex::new(r"\buse\s+([^;]+);").unwrap();
+    let ident = Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").unwrap();
+    let local = Regex::new(
+        r"\b(?:mod|fn|let|struct|enum|const|static|type)\s+(?:mut\s+)?([a-z_][a-z0-9_]*)",
+    )
+    .unwrap();
+    let root = Regex::new(r"(?:^|[^A-Za-z0-9_:.])([a-z_][a-z0-9_]*)::").unwrap();
+    let mut known: BTreeSet<String> = LANGUAGE.iter().map(|s| (*s).to_owned()).collect();
+    known.extend(deps.iter().cloned());
+    let mut defined = BTreeSet::new();
+    for u in use_stmt.captures_iter(&code) {
+        // Everything a `use` brings in may root a path later (`web::get`, `header::HOST`);
+        // the `use`'s own first segment must be a crate.
+        let names: Vec<&str> = ident.find_iter(&u[1]).map(|m| m.as_str()).collect();
+        defined.extend(names.iter().skip(1).map(|s| (*s).to_owned()));
+    }
+    defined.extend(local.captures_iter(&code).map(|c| c[1].to_owned()));
+    root.captures_iter(&code)
+        .map(|c| c[1].to_owned())
+        .filter(|r| !known.contains(r) && !defined.contains(r))
+        .collect()
+}
+
+#[test]
+fn every_crate_a_guide_names_is_in_its_dependency_block() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for entry in std::fs::read_dir(&docs).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let blocks = blocks(&text);
+        let deps = dependencies(&blocks);
+        if deps.is_empty() {
+            continue; // not a guide with a dependency block
+        }
+        checked += 1;
+        let lacking: BTreeSet<String> = blocks
+            .iter()
+            .filter(|b| b.info.starts_with("rust"))
+            .flat_map(|b| missing(b.body, &deps))
+            .collect();
+        if !lacking.is_empty() {
+            problems.push(format!("{}: {lacking:?}", path.display()));
+        }
+    }
+    assert!(
+        checked >= 5,
+        "only {checked} guides with a dependency block"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_check_finds_a_crate_the_block_lacks() {
+    let deps: BTreeSet<String> = ["actix_web".to_owned()].into();
+    let code = "use actix_web::web;\nfn f() { let v = serde_json::json!({}); web::get(); }";
+    assert_eq!(missing(code, &deps), ["serde_json".to_owned()].into());
+    let fine = "use actix_web::{web, HttpResponse};\nfn f() { web::get(); std::mem::drop(1); }";
+    assert!(missing(fine, &deps).is_empty());
+}
