@@ -12,10 +12,10 @@ use ::axum::http::StatusCode;
 use ::axum::response::{Html, IntoResponse, Response};
 use ::axum::routing::any;
 use ::axum::Router;
-use clerk_auth_axum::{AuthState, ClerkLayer, SignedIn};
+use clerk_auth_axum::{AuthState, ClerkLayer, RequireLayer, SignedIn};
 use clerk_auth_core::Options;
 
-use crate::{me_body, org_admin_requirement, public_page, Example};
+use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example};
 
 fn json(status: StatusCode, body: String) -> Response {
     (status, [(CONTENT_TYPE, "application/json")], body).into_response()
@@ -25,24 +25,25 @@ async fn me(auth: SignedIn) -> Response {
     json(StatusCode::OK, me_body(&auth))
 }
 
-async fn org_admin(auth: SignedIn) -> Response {
-    match auth.authorize(&org_admin_requirement()) {
-        None => json(StatusCode::OK, me_body(&auth)),
-        Some(refused) => json(StatusCode::FORBIDDEN, refused.body),
-    }
-}
-
 async fn public(auth: AuthState) -> Html<String> {
     Html(public_page(&auth))
 }
 
-/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page, all
-/// behind [`ClerkLayer`] (which answers redirects and undecidable requests). axum matches the
-/// raw path exactly, as [`Route::of`](crate::Route::of) does: `/api/me/` and `/api/%6De` are the public page.
+/// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
+/// requirements on the route, [`RequireLayer`]), and the public page, all behind [`ClerkLayer`]
+/// (which answers redirects and undecidable requests). axum matches the raw path exactly, as
+/// [`Route::of`](crate::Route::of) does: `/api/me/` and `/api/%6De` are the public page.
 pub fn routes(options: Options) -> Router {
+    let org_admin = Router::new()
+        .route("/api/org-admin", any(me))
+        .route_layer(RequireLayer::new(org_admin_requirement()));
+    let reverify = Router::new()
+        .route("/api/reverify", any(me))
+        .route_layer(RequireLayer::new(reverify_requirement()));
     Router::new()
         .route("/api/me", any(me))
-        .route("/api/org-admin", any(org_admin))
+        .merge(org_admin)
+        .merge(reverify)
         .fallback(public)
         .layer(ClerkLayer::new(options))
 }

@@ -1,22 +1,28 @@
-//! The decision vectors through the axum example server, over HTTP.
+//! The decision vectors and the contract's authorization routes through the axum example server,
+//! over HTTP.
 
-use clerk_auth_conformance::{listener, run_all, serve_in_thread, wait_ready};
+use std::net::TcpListener;
+
+use clerk_auth_conformance::{listener, run_all, run_authorization, serve_in_thread, wait_ready};
 use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::Options;
 use clerk_auth_examples::Example;
 use clerk_auth_vectors::client::{agent, get};
 
+fn start(options: Options, listener: TcpListener) -> Box<dyn FnOnce()> {
+    serve_in_thread(move |shutdown| {
+        clerk_auth_examples::axum::serve_until(Example::with_options(options), listener, shutdown)
+    })
+}
+
 #[test]
 fn axum_conformance() {
-    run_all("axum", |options, listener| {
-        serve_in_thread(move |shutdown| {
-            clerk_auth_examples::axum::serve_until(
-                Example::with_options(options),
-                listener,
-                shutdown,
-            )
-        })
-    });
+    run_all("axum", start);
+}
+
+#[test]
+fn axum_authorization() {
+    run_authorization("axum", start);
 }
 
 /// The contract's routes are exact raw paths (`Route::of`): a trailing slash or a
@@ -40,6 +46,8 @@ fn axum_routes_are_exact_paths() {
     for (path, status) in [
         ("/api/me", 401),
         ("/api/org-admin", 401),
+        ("/api/reverify", 401),
+        ("/api/reverify/", 200),
         ("/api/me/", 200),
         ("/api/%6De", 200),
         ("/API/me", 200),

@@ -4,7 +4,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
-use clerk_auth_core::{Has, RequestState};
+use clerk_auth_core::RequestState;
 use http::request::Parts;
 
 use crate::rejection::ClerkRejection;
@@ -80,8 +80,9 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthState {
 /// As an extractor it refuses any other request with [`ClerkRejection::Unauthorized`]: `401`
 /// JSON `{"status":"signed-out","reason":…,"message":…}`, or `503` when the credential could not
 /// be verified (a key-set outage); the layer adds the state's debug headers to that answer.
-/// `Option<SignedIn>` gives `None` instead of refusing. Derefs to the core's [`RequestState`]
-/// (`session()`, `machine()`, `auth()`, `auth_json()`, …).
+/// `Option<SignedIn>` gives `None` instead of refusing. Derefs to the core's [`RequestState`]:
+/// `user_id()`, `session_id()`, `org_id()`, `org_role()`, `org_slug()`, `has(..)`, `session()`,
+/// `machine()`, `auth()`, `auth_json()`, the same calls as in the other adapters.
 #[derive(Clone, Debug)]
 pub struct SignedIn(Arc<RequestState>);
 
@@ -94,37 +95,6 @@ impl SignedIn {
     /// The shared state.
     pub fn into_inner(self) -> Arc<RequestState> {
         self.0
-    }
-
-    /// The signed-in user's id (`None` for a machine).
-    pub fn user_id(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.user_id.as_deref())
-    }
-
-    /// The session's id (`None` for a machine).
-    pub fn session_id(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.session_id.as_deref())
-    }
-
-    /// The session's active organization (`None` without one, and for a machine).
-    pub fn org_id(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.org_id.as_deref())
-    }
-
-    /// The user's role in the active organization (`org:admin`, …).
-    pub fn org_role(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.org_role.as_deref())
-    }
-
-    /// The active organization's slug.
-    pub fn org_slug(&self) -> Option<&str> {
-        self.0.session().and_then(|s| s.org_slug.as_deref())
-    }
-
-    /// Clerk's `has()` on the signed-in session: roles, permissions, features, plans,
-    /// reverification. Always `false` for a machine.
-    pub fn has(&self, check: &Has) -> bool {
-        self.0.session().is_some_and(|s| s.has(check))
     }
 }
 

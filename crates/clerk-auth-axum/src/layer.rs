@@ -152,7 +152,8 @@ impl Pending {
     }
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// The future of the layers' services.
+pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B, ResBody> Service<Request<B>> for ClerkService<S>
 where

@@ -9,7 +9,9 @@
 //! - [`SignedIn`] requires a signed-in request (`401` JSON when signed out, `503` when the keys
 //!   could not be obtained); `Option<SignedIn>` is `None` instead; [`AuthState`] never refuses.
 //!   All three deref to the core's [`RequestState`](clerk_auth_core::RequestState)
-//!   (`session()`, `machine()`, `auth_json()`, …).
+//!   (`user_id()`, `org_id()`, `has(..)`, `session()`, `machine()`, `auth_json()`, …).
+//! - [`RequireLayer`], a route layer, requires a role, permission, feature, plan or recent
+//!   verification (`403` `{"status":"forbidden"}`, or Clerk's reverification error).
 //!
 //! # Quick start
 //!
@@ -187,6 +189,7 @@
 mod extract;
 mod layer;
 mod rejection;
+mod require;
 mod self_check;
 
 pub use clerk_auth_core;
@@ -194,6 +197,7 @@ pub use clerk_auth_core::SelfCheckReport;
 pub use extract::{AuthState, SignedIn};
 pub use layer::{ClerkLayer, ClerkService};
 pub use rejection::ClerkRejection;
+pub use require::{RequireLayer, RequireService};
 pub use self_check::self_check;
 
 // The axum guide in `docs/` is compiled as a doctest of this crate.

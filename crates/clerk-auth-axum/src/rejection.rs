@@ -23,6 +23,11 @@ pub enum ClerkRejection {
     /// under [`ClerkLayer::api`](crate::ClerkLayer::api) a `401` also carries
     /// `WWW-Authenticate: Bearer error="invalid_token"`.
     Unauthorized(Rejection),
+    /// [`RequireLayer`](crate::RequireLayer) refused a signed-in request without what the route
+    /// requires (`403`): `{"status":"forbidden"}`, or Clerk's reverification error
+    /// `{"clerk_error":{"type":"forbidden","reason":"reverification-error",…}}` when only a
+    /// recent enough verification is missing.
+    Forbidden(Rejection),
     /// An extractor ran on a route that [`ClerkLayer`] does not wrap (`500`): a programming
     /// error, reported instead of treating the request as signed out.
     ///
@@ -37,7 +42,23 @@ impl fmt::Display for ClerkRejection {
                 f.write_str("the credential could not be verified: the service is unavailable")
             }
             Self::Unauthorized(_) => f.write_str("the request is not signed in"),
+            Self::Forbidden(_) => {
+                f.write_str("the request lacks the authorization this route requires")
+            }
             Self::LayerMissing => f.write_str("ClerkLayer does not wrap this route"),
+        }
+    }
+}
+
+impl ClerkRejection {
+    /// The rejection for a refusal of
+    /// [`RequestState::authorize`](clerk_auth_core::RequestState::authorize):
+    /// [`Forbidden`](Self::Forbidden) for a `403`, [`Unauthorized`](Self::Unauthorized) otherwise.
+    pub(crate) fn refused(rejection: Rejection) -> Self {
+        if rejection.status == 403 {
+            Self::Forbidden(rejection)
+        } else {
+            Self::Unauthorized(rejection)
         }
     }
 }
@@ -47,7 +68,7 @@ impl std::error::Error for ClerkRejection {}
 impl IntoResponse for ClerkRejection {
     fn into_response(self) -> Response {
         match self {
-            Self::Unauthorized(rejection) => {
+            Self::Unauthorized(rejection) | Self::Forbidden(rejection) => {
                 let status =
                     StatusCode::from_u16(rejection.status).unwrap_or(StatusCode::UNAUTHORIZED);
                 let mut response = json(status, Some(rejection.body));
