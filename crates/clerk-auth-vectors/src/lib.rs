@@ -7,6 +7,8 @@
 //! - [`client`]: a `ureq` agent that sees a redirect, a `4xx` or a `5xx` as an answer and keeps
 //!   every response header.
 //! - [`load`]: the adapters' load benches' keep-alive clients, comparing two routes.
+//! - [`webhooks`]: the webhook scenarios every adapter's webhook route and every example server
+//!   must pass over HTTP, declared as tests by [`webhook_scenarios!`].
 //!
 //! It depends on the core (with its `testing` kit) and nothing else of the workspace, so an
 //! adapter's own tests can use it without pulling in the other frameworks.
@@ -14,3 +16,4 @@
 pub mod client;
 pub mod load;
 pub mod vectors;
+pub mod webhooks;
