@@ -104,6 +104,7 @@ mod error;
 mod extract;
 mod middleware;
 mod self_check;
+mod webhook;
 
 pub use clerk_auth_core;
 pub use clerk_auth_core::SelfCheckReport;
@@ -111,6 +112,7 @@ pub use error::ClerkAuthError;
 pub use extract::{AuthState, SignedIn};
 pub use middleware::{ActixRequest, ClerkAuth, ClerkAuthMiddleware};
 pub use self_check::self_check;
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 // The actix-web guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]
