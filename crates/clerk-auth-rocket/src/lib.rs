@@ -132,9 +132,11 @@
 
 mod fairing;
 mod guard;
+mod webhook;
 
 pub use fairing::{ClerkAuth, INTERRUPT_PATH};
 pub use guard::{AuthError, AuthState, SignedIn};
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 pub use clerk_auth_core;
 
