@@ -12,7 +12,10 @@
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
-use clerk_auth_core::{ConfigError, Has, Options, OptionsBuilder, RequestState, SelfCheckReport};
+use clerk_auth_core::webhook::{WebhookVerifier, WebhookVerifierBuilder};
+use clerk_auth_core::{
+    ConfigError, Has, Options, OptionsBuilder, RequestState, SelfCheckReport, WebhookEvent,
+};
 
 pub mod actix;
 pub mod axum;
@@ -29,6 +32,9 @@ pub const EMBEDDED_PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 pub struct Example {
     /// The options every request is decided with.
     pub options: Options,
+    /// Verifies `POST /api/webhooks/clerk` with `CLERK_WEBHOOK_SIGNING_SECRET`; without one, the
+    /// route answers `500` naming the variable.
+    pub webhooks: WebhookVerifier,
     /// The port to listen on (`PORT`, default 3000; 0 picks a free port).
     pub port: u16,
     /// Set when the server runs on the embedded local issuer.
@@ -45,10 +51,15 @@ pub struct Embedded {
 
 impl Example {
     /// An example server deciding with `options` (the conformance suite uses this with a fixed
-    /// clock).
+    /// clock), without a webhook signing secret.
     pub fn with_options(options: Options) -> Self {
         Self {
             options,
+            // Without a secret there is nothing to decode: building cannot fail.
+            webhooks: match WebhookVerifier::builder().allow_missing_secret().build() {
+                Ok(verifier) => verifier,
+                Err(error) => unreachable!("{error}"),
+            },
             port: 0,
             embedded: None,
         }
@@ -59,9 +70,15 @@ impl Example {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup` (Clerk's `CLERK_*` variables and `PORT`).
+    /// Reads configuration through `lookup` (Clerk's `CLERK_*` variables and `PORT`). A webhook
+    /// signing secret that does not decode is an error; none is not.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let port = lookup("PORT").and_then(|p| p.parse().ok()).unwrap_or(3000);
+        // Without CLERK_WEBHOOK_SIGNING_SECRET the server starts, and its webhook route answers
+        // `500` naming the variable.
+        let webhooks = WebhookVerifierBuilder::from_env_with(&lookup)?
+            .allow_missing_secret()
+            .build()?;
         let has_keys = ["CLERK_SECRET_KEY", "CLERK_JWT_KEY"]
             .iter()
             .any(|k| lookup(k).is_some_and(|v| !v.is_empty()));
@@ -69,6 +86,7 @@ impl Example {
             let options = OptionsBuilder::from_env_with(&lookup)?.build()?;
             return Ok(Self {
                 options,
+                webhooks,
                 port,
                 embedded: None,
             });
@@ -100,6 +118,7 @@ impl Example {
             .build()?;
         Ok(Self {
             options,
+            webhooks,
             port,
             embedded: Some(Embedded {
                 session_token,
@@ -229,6 +248,8 @@ pub enum Route {
     Me,
     /// `/api/org-admin`: protected and requires `org:admin`.
     OrgAdmin,
+    /// `/api/webhooks/clerk`: Clerk's webhooks (`POST`), not subject to session authentication.
+    Webhook,
     /// Every other path: the public page.
     Public,
 }
@@ -239,6 +260,7 @@ impl Route {
         match path {
             "/api/me" => Self::Me,
             "/api/org-admin" => Self::OrgAdmin,
+            "/api/webhooks/clerk" => Self::Webhook,
             _ => Self::Public,
         }
     }
@@ -254,6 +276,17 @@ pub fn is_org_admin(state: &RequestState) -> bool {
     state
         .session()
         .is_some_and(|s| s.has(&Has::role(ORG_ADMIN_ROLE)))
+}
+
+/// `POST /api/webhooks/clerk` for a verified event: `{"type","id","dataId"}` (the event's type,
+/// its `svix-id`, its `data.id` or `null`).
+pub fn webhook_body(event: &WebhookEvent) -> String {
+    serde_json::json!({
+        "type": event.event_type.as_str(),
+        "id": event.message_id,
+        "dataId": event.data_id(),
+    })
+    .to_string()
 }
 
 /// `/api/org-admin` when signed in without the role: `403`.

@@ -13,10 +13,11 @@ use ::rocket::http::{ContentType, Method, Status};
 use ::rocket::request::{FromRequest, Outcome, Request};
 use ::rocket::response::content::RawHtml;
 use ::rocket::{Build, Rocket};
+use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::Options;
-use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+use clerk_auth_rocket::{AuthState, ClerkAuth, ClerkWebhook, ClerkWebhookError, SignedIn};
 
-use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+use crate::{is_org_admin, me_body, public_page, webhook_body, Example, Route, FORBIDDEN_BODY};
 
 /// A JSON answer.
 type Json = (Status, (ContentType, String));
@@ -47,16 +48,17 @@ struct Exactly<const ROUTE: u8>;
 
 const ME: u8 = 0;
 const ORG_ADMIN: u8 = 1;
+const WEBHOOK: u8 = 2;
 
 #[::rocket::async_trait]
 impl<'r, const ROUTE: u8> FromRequest<'r> for Exactly<ROUTE> {
     type Error = Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let want = if ROUTE == ME {
-            Route::Me
-        } else {
-            Route::OrgAdmin
+        let want = match ROUTE {
+            ME => Route::Me,
+            ORG_ADMIN => Route::OrgAdmin,
+            _ => Route::Webhook,
         };
         if Route::of(request.uri().path().as_str()) == want {
             Outcome::Success(Exactly)
@@ -74,6 +76,17 @@ fn me_route(_path: Exactly<{ ME }>, auth: SignedIn<'_>) -> Json {
 #[::rocket::get("/api/org-admin")]
 fn org_admin_route(_path: Exactly<{ ORG_ADMIN }>, auth: SignedIn<'_>) -> Json {
     org_admin(&auth)
+}
+
+/// `POST` only, and no session guard: webhooks carry no session. A refused delivery is answered
+/// with [`ClerkWebhookError`]'s JSON (`400`, or `500` without a signing secret).
+#[::rocket::post("/api/webhooks/clerk", data = "<event>")]
+fn webhook_route(
+    _path: Exactly<{ WEBHOOK }>,
+    event: Result<ClerkWebhook, ClerkWebhookError>,
+) -> Result<Json, ClerkWebhookError> {
+    let event = event?;
+    Ok((Status::Ok, (ContentType::JSON, webhook_body(&event))))
 }
 
 #[::rocket::get("/<_..>", rank = 100)]
@@ -102,6 +115,7 @@ fn all_routes() -> Vec<::rocket::Route> {
             route
         }));
     }
+    routes.extend(::rocket::routes![webhook_route]);
     routes
 }
 
@@ -112,12 +126,23 @@ fn all_routes() -> Vec<::rocket::Route> {
 /// set cold, so that each vector is decided as the core's own vector run decides it (fetches
 /// included). [`run`] (the binary's path) turns the check on.
 pub fn app(options: Options) -> Rocket<Build> {
-    app_with(ClerkAuth::new(options).self_check(false))
+    app_for(Example::with_options(options))
 }
 
-/// The application around `fairing`.
-fn app_with(fairing: ClerkAuth) -> Rocket<Build> {
-    ::rocket::build().attach(fairing).mount("/", all_routes())
+/// [`app`] for `example`: its options and its webhook verifier.
+pub fn app_for(example: Example) -> Rocket<Build> {
+    app_with(
+        ClerkAuth::new(example.options).self_check(false),
+        example.webhooks,
+    )
+}
+
+/// The application around `fairing`, verifying webhooks with `webhooks`.
+fn app_with(fairing: ClerkAuth, webhooks: WebhookVerifier) -> Rocket<Build> {
+    ::rocket::build()
+        .attach(fairing)
+        .manage(webhooks)
+        .mount("/", all_routes())
 }
 
 /// Serves the example on 127.0.0.1:`port` (0 picks a free port) until shut down. When it
@@ -134,13 +159,14 @@ pub async fn run(example: Example, port: u16) -> io::Result<()> {
         ..Config::default()
     };
     let options = example.options.clone();
+    let webhooks = example.webhooks.clone();
     let banner = move |port: u16| {
         let mut out = io::stdout().lock();
         let _ = write!(out, "{}", example.banner(port));
         let _ = writeln!(out, "listening on http://127.0.0.1:{port}");
         let _ = out.flush();
     };
-    app_with(ClerkAuth::new(options))
+    app_with(ClerkAuth::new(options), webhooks)
         .configure(config)
         .attach(AdHoc::on_liftoff("listening", move |rocket| {
             banner(rocket.config().port);

@@ -9,10 +9,11 @@ use ::warp::http::header::CONTENT_TYPE;
 use ::warp::http::StatusCode;
 use ::warp::path::FullPath;
 use ::warp::{Filter, Rejection, Reply};
+use clerk_auth_core::webhook::{WebhookEvent, WebhookVerifier};
 use clerk_auth_core::Options;
-use clerk_auth_warp::{auth_state, recover, signed_in, AuthState, SignedIn};
+use clerk_auth_warp::{auth_state, recover, signed_in, webhook, AuthState, SignedIn};
 
-use crate::{is_org_admin, me_body, public_page, Example, Route, FORBIDDEN_BODY};
+use crate::{is_org_admin, me_body, public_page, webhook_body, Example, Route, FORBIDDEN_BODY};
 
 /// Matches the requests whose path belongs to `route` (exactly as [`Route::of`] says).
 fn route(route: Route) -> impl Filter<Extract = (), Error = Rejection> + Clone {
@@ -34,8 +35,16 @@ fn json(status: StatusCode, body: String) -> impl Reply {
     )
 }
 
-/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page.
-pub fn routes(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+/// The contract's routes (any method): `/api/me`, `/api/org-admin`, and the public page; and
+/// `POST /api/webhooks/clerk`, without session filters, verified with `webhooks`.
+pub fn routes(
+    options: Options,
+    webhooks: WebhookVerifier,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let clerk_webhook = route(Route::Webhook)
+        .and(::warp::post())
+        .and(webhook(webhooks))
+        .map(|event: WebhookEvent| json(StatusCode::OK, webhook_body(&event)));
     let me = route(Route::Me)
         .and(signed_in(options.clone()))
         .map(|auth: SignedIn| auth.reply(json(StatusCode::OK, me_body(&auth))));
@@ -50,9 +59,12 @@ pub fn routes(options: Options) -> impl Filter<Extract = (impl Reply,), Error = 
         });
     let public = auth_state(options)
         .map(|auth: AuthState| auth.reply(::warp::reply::html(public_page(&auth))));
-    // Refused protected routes are answered (401/503/307/500) before the public page can take
-    // the request; the last `recover` answers the public page's redirects and failures.
-    me.or(org_admin)
+    // Refused deliveries (400/500) and refused protected routes (401/503/307/500) are answered
+    // before the public page can take the request; the last `recover` answers the public page's
+    // redirects and failures.
+    clerk_webhook
+        .or(me)
+        .or(org_admin)
         .recover(recover)
         .or(public)
         .recover(recover)
@@ -79,7 +91,7 @@ pub async fn serve_until(
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = ::tokio::net::TcpListener::from_std(listener)?;
-    ::warp::serve(routes(example.options))
+    ::warp::serve(routes(example.options, example.webhooks))
         .incoming(listener)
         .graceful(shutdown)
         .run()
