@@ -327,6 +327,9 @@ fn html_escape(s: &str) -> String {
 #[doc = include_str!("../../docs/testing.md")]
 struct TestingDoc;
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/webhooks.md")]
+struct WebhooksDoc;
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/migrating-from-clerk-rs.md")]
 struct MigratingFromClerkRsDoc;
 #[cfg(doctest)]

@@ -1,42 +1,4 @@
 //! Clerk webhooks: the [`ClerkWebhook`] extractor and the error it answers with.
-//!
-//! ```no_run
-//! use actix_web::{web, App, HttpResponse, HttpServer};
-//! use clerk_auth_actix::clerk_auth_core::webhook::{EventType, WebhookVerifier};
-//! use clerk_auth_actix::{ClerkAuth, ClerkWebhook};
-//!
-//! async fn clerk_webhook(event: ClerkWebhook) -> HttpResponse {
-//!     // Verified: the signature, the 5-minute window, then the JSON. Svix retries a delivery
-//!     // until it gets a 2xx, with the same id: handle each `message_id` once.
-//!     match &event.event_type {
-//!         EventType::UserCreated | EventType::UserUpdated => {
-//!             if let Some(Ok(user)) = event.user() {
-//!                 println!("upsert {} ({})", user.id, event.message_id);
-//!             }
-//!         }
-//!         EventType::UserDeleted => println!("delete {:?}", event.data_id()),
-//!         _ => {}
-//!     }
-//!     HttpResponse::Ok().finish()
-//! }
-//!
-//! #[actix_web::main]
-//! async fn main() -> std::io::Result<()> {
-//!     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
-//!     let webhooks = WebhookVerifier::from_env().map_err(std::io::Error::other)?;
-//!     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
-//!     HttpServer::new(move || {
-//!         App::new()
-//!             .app_data(webhooks.clone())
-//!             // Outside the scope that `ClerkAuth` wraps: Svix sends no session.
-//!             .route("/api/webhooks/clerk", web::post().to(clerk_webhook))
-//!             .service(web::scope("").wrap(clerk.clone()) /* .route(…) */)
-//!     })
-//!     .bind(("127.0.0.1", 3000))?
-//!     .run()
-//!     .await
-//! }
-//! ```
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -69,6 +31,46 @@ use futures_core::Stream;
 /// wraps. (Inside it, the middleware would decide the request, signed out, and still let it
 /// through: it only redirects `GET` document requests, and refuses only through
 /// [`SignedIn`](crate::SignedIn).)
+///
+/// # Example
+///
+/// ```no_run
+/// use actix_web::{web, App, HttpResponse, HttpServer};
+/// use clerk_auth_actix::clerk_auth_core::webhook::{EventType, WebhookVerifier};
+/// use clerk_auth_actix::{ClerkAuth, ClerkWebhook};
+///
+/// async fn clerk_webhook(event: ClerkWebhook) -> HttpResponse {
+///     // Verified: the signature, the 5-minute window, then the JSON. Svix retries a delivery
+///     // until it gets a 2xx, with the same id: handle each `message_id` once.
+///     match &event.event_type {
+///         EventType::UserCreated | EventType::UserUpdated => {
+///             if let Some(Ok(user)) = event.user() {
+///                 println!("upsert {} ({})", user.id, event.message_id);
+///             }
+///         }
+///         EventType::UserDeleted => println!("delete {:?}", event.data_id()),
+///         _ => {}
+///     }
+///     HttpResponse::Ok().finish()
+/// }
+///
+/// #[actix_web::main]
+/// async fn main() -> std::io::Result<()> {
+///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
+///     let webhooks = WebhookVerifier::from_env().map_err(std::io::Error::other)?;
+///     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+///     HttpServer::new(move || {
+///         App::new()
+///             .app_data(webhooks.clone())
+///             // Outside the scope that `ClerkAuth` wraps: Svix sends no session.
+///             .route("/api/webhooks/clerk", web::post().to(clerk_webhook))
+///             .service(web::scope("").wrap(clerk.clone()) /* .route(…) */)
+///     })
+///     .bind(("127.0.0.1", 3000))?
+///     .run()
+///     .await
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClerkWebhook(pub WebhookEvent);
 

@@ -1,42 +1,4 @@
 //! Clerk webhooks: the [`ClerkWebhook`] data guard and the error it answers with.
-//!
-//! ```no_run
-//! use clerk_auth_core::webhook::{EventType, WebhookVerifier};
-//! use clerk_auth_rocket::{ClerkAuth, ClerkWebhook, ClerkWebhookError};
-//! use rocket::http::Status;
-//! use rocket::{post, routes};
-//!
-//! #[post("/api/webhooks/clerk", data = "<event>")]
-//! fn clerk_webhook(
-//!     event: Result<ClerkWebhook, ClerkWebhookError>,
-//! ) -> Result<Status, ClerkWebhookError> {
-//!     // A refused delivery is answered with Clerk's JSON (400, or 500 without a secret).
-//!     let event = event?;
-//!     // Verified: the signature, the 5-minute window, then the JSON. Svix retries a delivery
-//!     // until it gets a 2xx, with the same id: handle each `message_id` once.
-//!     match &event.event_type {
-//!         EventType::UserCreated | EventType::UserUpdated => {
-//!             if let Some(Ok(user)) = event.user() {
-//!                 println!("upsert {} ({})", user.id, event.message_id);
-//!             }
-//!         }
-//!         EventType::UserDeleted => println!("delete {:?}", event.data_id()),
-//!         _ => {}
-//!     }
-//!     Ok(Status::Ok)
-//! }
-//!
-//! #[rocket::launch]
-//! fn rocket() -> _ {
-//!     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid stops the launch here.
-//!     let webhooks = WebhookVerifier::from_env().expect("CLERK_WEBHOOK_SIGNING_SECRET");
-//!     rocket::build()
-//!         .manage(webhooks)
-//!         // The fairing may be attached: the webhook route takes no session guard.
-//!         .attach(ClerkAuth::from_env())
-//!         .mount("/", routes![clerk_webhook])
-//! }
-//! ```
 
 use std::fmt;
 use std::io;
@@ -60,7 +22,7 @@ use rocket::{Ignite, Rocket, Sentinel};
 /// signing secret), so Rocket's catcher for that status answers. To answer Clerk's JSON body
 /// instead (`{"status":"webhook-invalid","reason","message"}`), take
 /// `Result<ClerkWebhook, ClerkWebhookError>` and return the error, which is a [`Responder`]
-/// (the module's example).
+/// (the example below).
 ///
 /// A [`Sentinel`]: a route using it aborts the launch when no [`WebhookVerifier`] is managed.
 ///
@@ -68,6 +30,46 @@ use rocket::{Ignite, Rocket, Sentinel};
 /// [`SignedIn`](crate::SignedIn). The [`ClerkAuth`](crate::ClerkAuth) fairing may stay
 /// attached: it decides the request (signed out), redirects only `GET` document requests, and
 /// rewrites only the answers of a refusing `SignedIn`.
+///
+/// # Example
+///
+/// ```no_run
+/// use clerk_auth_core::webhook::{EventType, WebhookVerifier};
+/// use clerk_auth_rocket::{ClerkAuth, ClerkWebhook, ClerkWebhookError};
+/// use rocket::http::Status;
+/// use rocket::{post, routes};
+///
+/// #[post("/api/webhooks/clerk", data = "<event>")]
+/// fn clerk_webhook(
+///     event: Result<ClerkWebhook, ClerkWebhookError>,
+/// ) -> Result<Status, ClerkWebhookError> {
+///     // A refused delivery is answered with Clerk's JSON (400, or 500 without a secret).
+///     let event = event?;
+///     // Verified: the signature, the 5-minute window, then the JSON. Svix retries a delivery
+///     // until it gets a 2xx, with the same id: handle each `message_id` once.
+///     match &event.event_type {
+///         EventType::UserCreated | EventType::UserUpdated => {
+///             if let Some(Ok(user)) = event.user() {
+///                 println!("upsert {} ({})", user.id, event.message_id);
+///             }
+///         }
+///         EventType::UserDeleted => println!("delete {:?}", event.data_id()),
+///         _ => {}
+///     }
+///     Ok(Status::Ok)
+/// }
+///
+/// #[rocket::launch]
+/// fn rocket() -> _ {
+///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid stops the launch here.
+///     let webhooks = WebhookVerifier::from_env().expect("CLERK_WEBHOOK_SIGNING_SECRET");
+///     rocket::build()
+///         .manage(webhooks)
+///         // The fairing may be attached: the webhook route takes no session guard.
+///         .attach(ClerkAuth::from_env())
+///         .mount("/", routes![clerk_webhook])
+/// }
+/// ```
 #[derive(Clone, Debug)]
 pub struct ClerkWebhook(pub WebhookEvent);
 

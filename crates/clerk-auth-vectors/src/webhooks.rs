@@ -316,11 +316,14 @@ pub fn no_secret_is_a_500_naming_the_variable(unconfigured_url: &str) {
 /// route verifying with [`SECRET`] and the URL of a route without a secret (each expression is
 /// evaluated in every test).
 ///
-/// ```ignore
+/// ```no_run
+/// # /// The base URL of the server under test (started once per test binary, say).
+/// # fn base() -> String { String::new() }
 /// clerk_auth_vectors::webhook_scenarios! {
-///     verified: server().url("/api/webhooks/clerk"),
-///     unconfigured: server().url("/unconfigured/api/webhooks/clerk"),
+///     verified: format!("{}/api/webhooks/clerk", base()),
+///     unconfigured: format!("{}/unconfigured/api/webhooks/clerk", base()),
 /// }
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! webhook_scenarios {

@@ -1,48 +1,4 @@
 //! Clerk webhooks: the [`webhook`] filter and its rejection, [`ClerkWebhookError`].
-//!
-//! ```no_run
-//! use clerk_auth_core::webhook::{EventType, WebhookEvent, WebhookVerifier};
-//! use clerk_auth_core::Options;
-//! use clerk_auth_warp::{recover, signed_in, webhook, SignedIn};
-//! use warp::Filter;
-//!
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
-//!     let verifier = WebhookVerifier::from_env()?;
-//!     let options = Options::from_env()?;
-//!
-//!     // No `signed_in` on this route: Svix sends no session.
-//!     let clerk_webhook = warp::post()
-//!         .and(warp::path!("api" / "webhooks" / "clerk"))
-//!         .and(webhook(verifier))
-//!         .map(|event: WebhookEvent| {
-//!             // Verified: the signature, the 5-minute window, then the JSON. Svix retries a
-//!             // delivery until it gets a 2xx, with the same id: handle each `message_id` once.
-//!             match &event.event_type {
-//!                 EventType::UserCreated | EventType::UserUpdated => {
-//!                     if let Some(Ok(user)) = event.user() {
-//!                         println!("upsert {} ({})", user.id, event.message_id);
-//!                     }
-//!                 }
-//!                 EventType::UserDeleted => println!("delete {:?}", event.data_id()),
-//!                 _ => {}
-//!             }
-//!             warp::reply()
-//!         });
-//!     let me = warp::path!("api" / "me")
-//!         .and(signed_in(options))
-//!         .map(|auth: SignedIn| auth.reply(warp::reply::json(&auth.auth_json())));
-//!
-//!     // `recover` right after the webhook route: a refused delivery is answered there (400 or
-//!     // 500 JSON), never by a route `or`-ed after it.
-//!     let routes = clerk_webhook.recover(recover).or(me).recover(recover);
-//!
-//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//!     warp::serve(routes).incoming(listener).run().await;
-//!     Ok(())
-//! }
-//! ```
 
 use std::fmt;
 use std::future::poll_fn;
@@ -66,6 +22,52 @@ use warp::{Buf, Filter, Stream};
 ///
 /// Put the path and method filters before it (it takes the body). Webhooks carry no session:
 /// do not combine it with [`signed_in`](crate::signed_in).
+///
+/// # Example
+///
+/// ```no_run
+/// use clerk_auth_core::webhook::{EventType, WebhookEvent, WebhookVerifier};
+/// use clerk_auth_core::Options;
+/// use clerk_auth_warp::{recover, signed_in, webhook, SignedIn};
+/// use warp::Filter;
+///
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
+///     let verifier = WebhookVerifier::from_env()?;
+///     let options = Options::from_env()?;
+///
+///     // No `signed_in` on this route: Svix sends no session.
+///     let clerk_webhook = warp::post()
+///         .and(warp::path!("api" / "webhooks" / "clerk"))
+///         .and(webhook(verifier))
+///         .map(|event: WebhookEvent| {
+///             // Verified: the signature, the 5-minute window, then the JSON. Svix retries a
+///             // delivery until it gets a 2xx, with the same id: handle each `message_id` once.
+///             match &event.event_type {
+///                 EventType::UserCreated | EventType::UserUpdated => {
+///                     if let Some(Ok(user)) = event.user() {
+///                         println!("upsert {} ({})", user.id, event.message_id);
+///                     }
+///                 }
+///                 EventType::UserDeleted => println!("delete {:?}", event.data_id()),
+///                 _ => {}
+///             }
+///             warp::reply()
+///         });
+///     let me = warp::path!("api" / "me")
+///         .and(signed_in(options))
+///         .map(|auth: SignedIn| auth.reply(warp::reply::json(&auth.auth_json())));
+///
+///     // `recover` right after the webhook route: a refused delivery is answered there (400 or
+///     // 500 JSON), never by a route `or`-ed after it.
+///     let routes = clerk_webhook.recover(recover).or(me).recover(recover);
+///
+///     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+///     warp::serve(routes).incoming(listener).run().await;
+///     Ok(())
+/// }
+/// ```
 pub fn webhook(
     verifier: WebhookVerifier,
 ) -> impl Filter<Extract = (WebhookEvent,), Error = Rejection> + Clone {
