@@ -44,9 +44,10 @@ fn base(framework: Framework, with_secret: bool) -> String {
             let example = example(with_secret);
             let listener = listener();
             let port = listener.local_addr().unwrap().port();
-            // Never stopped: the servers run until the test process ends.
+            // Never stopped: the servers run until the test process ends (the stopper is
+            // dropped unused, and the server ignores its shutdown signal).
             let forever = std::future::pending::<()>();
-            serve_in_thread(move |_| async move {
+            let _ = serve_in_thread(move |_| async move {
                 let served = match framework {
                     Framework::Actix => {
                         clerk_auth_examples::actix::serve_until(example, listener, forever).await
