@@ -13,7 +13,6 @@ use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::Options;
 use clerk_auth_vectors::client::{agent, get};
 use clerk_auth_vectors::webhooks::{self, answer, deliver_signed, SECRET};
-use serde_json::json;
 
 mod support;
 
@@ -96,25 +95,12 @@ clerk_auth_vectors::webhook_scenarios! {
 fn the_route_works_without_a_session_under_the_middleware() {
     // The middleware decides the request (signed out: its debug headers are on the answer) and
     // lets it through; the extractor verifies it.
-    let reply = deliver_signed(
-        &url("/wrapped/hook"),
-        "msg_wrapped",
-        &clerk_auth_core::testing::webhooks::event_payload(
-            "user.created",
-            json!({"id": "user_w", "object": "user"}),
-        ),
-    );
-    webhooks::assert_accepted(&reply, "msg_wrapped", "user_w", "under ClerkAuth");
+    let reply =
+        webhooks::accepted_user_created(&url("/wrapped/hook"), "msg_w", "user_w", "wrapped");
     assert_eq!(reply.header("x-clerk-auth-status"), Some("signed-out"));
 
     // A refusal keeps the webhook's JSON (the middleware only adds its headers).
-    let reply = deliver_signed(&url("/wrapped/hook"), "msg_text", b"not json");
-    webhooks::assert_refused(
-        &reply,
-        "webhook-payload-invalid",
-        "Unable to verify incoming webhook: Payload is not valid JSON",
-        "under ClerkAuth",
-    );
+    webhooks::refused_non_json(&url("/wrapped/hook"), "under ClerkAuth");
 
     // The same middleware still protects its other routes.
     let me = get(&agent(), &url("/wrapped/api/me"), &[]);
@@ -123,15 +109,7 @@ fn the_route_works_without_a_session_under_the_middleware() {
 
 #[test]
 fn a_verifier_in_web_data_is_found_too() {
-    let reply = deliver_signed(
-        &url("/data/hook"),
-        "msg_data",
-        &clerk_auth_core::testing::webhooks::event_payload(
-            "user.created",
-            json!({"id": "user_d", "object": "user"}),
-        ),
-    );
-    webhooks::assert_accepted(&reply, "msg_data", "user_d", "web::Data");
+    webhooks::accepted_user_created(&url("/data/hook"), "msg_data", "user_d", "web::Data");
 }
 
 #[test]

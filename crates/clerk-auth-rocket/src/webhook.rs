@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::ops::Deref;
 
-use clerk_auth_core::webhook::{WebhookError, WebhookEvent, WebhookVerifier};
+use clerk_auth_core::webhook::{WebhookBody, WebhookError, WebhookEvent, WebhookVerifier};
 use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::{ContentType, Status};
 use rocket::request::Request;
@@ -105,11 +105,11 @@ async fn verify(request: &Request<'_>, data: Data<'_>) -> Result<WebhookEvent, C
         .rocket()
         .state::<WebhookVerifier>()
         .ok_or(ClerkWebhookError::VerifierMissing)?;
-    // One byte over the limit is enough for the verifier to refuse the body; Rocket stops
+    // One byte over the limit is enough for the verifier to refuse the body: Rocket stops
     // reading there.
-    let cap = verifier.max_body_bytes().saturating_add(1);
+    let limit = WebhookBody::new(verifier).capacity();
     let body = data
-        .open(cap.bytes())
+        .open(limit.bytes())
         .into_bytes()
         .await
         .map_err(ClerkWebhookError::BodyUnreadable)?;

@@ -7,7 +7,6 @@ mod support;
 
 use std::sync::OnceLock;
 
-use clerk_auth_core::testing::webhooks::event_payload;
 use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::Options;
@@ -16,7 +15,6 @@ use clerk_auth_vectors::client::{agent, get};
 use clerk_auth_vectors::webhooks::{self, answer, deliver_signed, SECRET};
 use rocket::http::{ContentType, Status};
 use rocket::{catch, catchers, post, routes};
-use serde_json::json;
 use support::Server;
 
 /// The route of the examples: Clerk's JSON for a refusal.
@@ -87,9 +85,8 @@ clerk_auth_vectors::webhook_scenarios! {
 
 #[test]
 fn the_fairing_lets_the_webhook_through_and_still_protects_its_routes() {
-    let body = event_payload("user.created", json!({"id": "user_f", "object": "user"}));
-    let reply = deliver_signed(&url(Some(SECRET), "/api/webhooks/clerk"), "msg_f", &body);
-    webhooks::assert_accepted(&reply, "msg_f", "user_f", "with the fairing");
+    let hook = url(Some(SECRET), "/api/webhooks/clerk");
+    let reply = webhooks::accepted_user_created(&hook, "msg_f", "user_f", "with the fairing");
     // The fairing decided it (signed out) and added its debug headers, nothing else.
     assert_eq!(reply.header("x-clerk-auth-status"), Some("signed-out"));
 
@@ -100,15 +97,18 @@ fn the_fairing_lets_the_webhook_through_and_still_protects_its_routes() {
 
 #[test]
 fn the_plain_guard_refuses_with_the_status_and_the_apps_catcher_answers() {
-    let body = event_payload("user.created", json!({"id": "user_p", "object": "user"}));
-    let ok = deliver_signed(&url(Some(SECRET), "/hooks/plain"), "msg_p", &body);
-    webhooks::assert_accepted(&ok, "msg_p", "user_p", "plain guard");
+    webhooks::accepted_user_created(
+        &url(Some(SECRET), "/hooks/plain"),
+        "msg_p",
+        "user_p",
+        "plain",
+    );
 
     let refused = deliver_signed(&url(Some(SECRET), "/hooks/plain"), "msg_p", b"not json");
     assert_eq!(refused.status, 400);
     assert_eq!(refused.body, "caught by the app's catcher");
 
-    let unconfigured = deliver_signed(&url(None, "/hooks/plain"), "msg_p", &body);
+    let unconfigured = deliver_signed(&url(None, "/hooks/plain"), "msg_p", b"{}");
     assert_eq!(unconfigured.status, 500);
 }
 

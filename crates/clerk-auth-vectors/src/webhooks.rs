@@ -102,10 +102,40 @@ pub fn assert_refused(reply: &Reply, reason: &str, message: &str, what: &str) {
 
 const MISMATCH: &str = "Unable to verify incoming webhook: No matching signature found";
 
+/// Asserts a `400` `webhook-payload-too-large` for the default 1 MiB limit.
+fn assert_too_large(reply: &Reply, what: &str) {
+    assert_refused(
+        reply,
+        "webhook-payload-too-large",
+        "Unable to verify incoming webhook: Payload is larger than the limit of 1048576 bytes",
+        what,
+    );
+}
+
+/// Delivers a signed `user.created` for `user_id` with the id `id`, asserts it is accepted, and
+/// gives the reply (for more checks).
+pub fn accepted_user_created(url: &str, id: &str, user_id: &str, what: &str) -> Reply {
+    let reply = deliver_signed(url, id, &user_created(user_id));
+    assert_accepted(&reply, id, user_id, what);
+    reply
+}
+
+/// Delivers a signed body that is not JSON, asserts `400` `webhook-payload-invalid`, and gives
+/// the reply.
+pub fn refused_non_json(url: &str, what: &str) -> Reply {
+    let reply = deliver_signed(url, "msg_text", b"not json at all");
+    assert_refused(
+        &reply,
+        "webhook-payload-invalid",
+        "Unable to verify incoming webhook: Payload is not valid JSON",
+        what,
+    );
+    reply
+}
+
 /// A delivery signed as Clerk signs it: `200` with the event's type, the `svix-id` and `data.id`.
 pub fn a_valid_event_is_answered_200(url: &str) {
-    let reply = deliver_signed(url, "msg_valid", &user_created("user_1"));
-    assert_accepted(&reply, "msg_valid", "user_1", "valid");
+    accepted_user_created(url, "msg_valid", "user_1", "valid");
 
     // An event type clerk-auth does not know, with a non-ASCII body: verified all the same.
     let body = event_payload("future.event", json!({"id": "x_1", "name": "Zoë ✓"}));
@@ -142,13 +172,7 @@ pub fn the_limit_is_1_mib(url: &str) {
     assert_accepted(&reply, "msg_1m", "user_big", "exactly 1 MiB");
 
     let body = event_of_len(LIMIT + 1);
-    let reply = deliver_signed(url, "msg_1m1", &body);
-    assert_refused(
-        &reply,
-        "webhook-payload-too-large",
-        "Unable to verify incoming webhook: Payload is larger than the limit of 1048576 bytes",
-        "1 MiB + 1",
-    );
+    assert_too_large(&deliver_signed(url, "msg_1m1", &body), "1 MiB + 1");
 }
 
 /// Sent chunked, without `content-length`, the body is bounded all the same: 1 MiB + 1 byte is
@@ -162,12 +186,7 @@ pub fn a_chunked_body_is_bounded_too(url: &str) {
     let big = event_of_len(LIMIT + 1);
     let hs = headers(SECRET, "msg_chunked_big", unix_now(), &big);
     let reply = post_chunked(&agent(), url, &with_json(&hs), &big);
-    assert_refused(
-        &reply,
-        "webhook-payload-too-large",
-        "Unable to verify incoming webhook: Payload is larger than the limit of 1048576 bytes",
-        "chunked 1 MiB + 1",
-    );
+    assert_too_large(&reply, "chunked 1 MiB + 1");
 }
 
 /// Signed with another secret, or with one byte of the body changed: `400`
@@ -277,14 +296,8 @@ pub fn timestamps_outside_the_window_are_refused(url: &str) {
 /// The body is parsed only after its signature verifies: a body that is not JSON is
 /// `webhook-payload-invalid` when signed, `webhook-signature-mismatch` when not.
 pub fn the_body_is_parsed_only_after_verification(url: &str) {
+    refused_non_json(url, "signed non-JSON");
     let body = b"not json at all".as_slice();
-    let reply = deliver_signed(url, "msg_text", body);
-    assert_refused(
-        &reply,
-        "webhook-payload-invalid",
-        "Unable to verify incoming webhook: Payload is not valid JSON",
-        "signed non-JSON",
-    );
 
     let hs = headers(OTHER_SECRET, "msg_text", unix_now(), body);
     let reply = deliver(url, &hs, body);

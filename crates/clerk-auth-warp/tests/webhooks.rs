@@ -7,14 +7,12 @@ mod common;
 
 use std::sync::OnceLock;
 
-use clerk_auth_core::testing::webhooks::event_payload;
 use clerk_auth_core::testing::KeyPair;
 use clerk_auth_core::webhook::{WebhookEvent, WebhookVerifier};
 use clerk_auth_vectors::client::{agent, get};
-use clerk_auth_vectors::webhooks::{self, answer, deliver_signed, SECRET};
+use clerk_auth_vectors::webhooks::{self, answer, SECRET};
 use clerk_auth_warp::{auth_state, recover, signed_in, webhook, AuthState, SignedIn};
 use common::{pem_options, Server};
-use serde_json::json;
 use warp::http::header::CONTENT_TYPE;
 use warp::Filter;
 
@@ -72,9 +70,8 @@ clerk_auth_vectors::webhook_scenarios! {
 
 #[test]
 fn the_webhook_route_lives_beside_session_routes() {
-    let body = event_payload("user.created", json!({"id": "user_s", "object": "user"}));
-    let reply = deliver_signed(&url("/api/webhooks/clerk"), "msg_s", &body);
-    webhooks::assert_accepted(&reply, "msg_s", "user_s", "beside signed_in");
+    let hook = url("/api/webhooks/clerk");
+    let reply = webhooks::accepted_user_created(&hook, "msg_s", "user_s", "beside signed_in");
     // No session filter ran on it: no debug headers.
     assert_eq!(reply.header("x-clerk-auth-status"), None);
 
@@ -90,11 +87,5 @@ fn the_webhook_route_lives_beside_session_routes() {
 #[test]
 fn a_refusal_never_falls_through_to_a_later_route() {
     // The public catch-all would answer 200: the refusal is answered first.
-    let reply = deliver_signed(&url("/api/webhooks/clerk"), "msg_x", b"not json");
-    webhooks::assert_refused(
-        &reply,
-        "webhook-payload-invalid",
-        "Unable to verify incoming webhook: Payload is not valid JSON",
-        "before the public route",
-    );
+    webhooks::refused_non_json(&url("/api/webhooks/clerk"), "before the public route");
 }
