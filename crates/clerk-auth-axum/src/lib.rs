@@ -188,6 +188,7 @@ mod extract;
 mod layer;
 mod rejection;
 mod self_check;
+mod webhook;
 
 pub use clerk_auth_core;
 pub use clerk_auth_core::SelfCheckReport;
@@ -195,6 +196,7 @@ pub use extract::{AuthState, SignedIn};
 pub use layer::{ClerkLayer, ClerkService};
 pub use rejection::ClerkRejection;
 pub use self_check::self_check;
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 // The axum guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]
