@@ -18,6 +18,7 @@ enum Framework {
     Actix,
     Rocket,
     Warp,
+    Axum,
 }
 
 /// The example's configuration from an environment of `CLERK_*` variables: networkless keys, and
@@ -37,28 +38,37 @@ fn example(with_secret: bool) -> Example {
 
 /// Starts `framework`'s example (once per test binary and configuration); its base URL.
 fn base(framework: Framework, with_secret: bool) -> String {
-    static SERVERS: [OnceLock<String>; 6] = [const { OnceLock::new() }; 6];
+    static SERVERS: [OnceLock<String>; 8] = [const { OnceLock::new() }; 8];
     let slot = framework as usize * 2 + usize::from(with_secret);
     SERVERS[slot]
         .get_or_init(|| {
             let example = example(with_secret);
             let listener = listener();
             let port = listener.local_addr().unwrap().port();
+            // Rocket binds the port itself: free it here, so that `wait_ready` waits for Rocket.
+            let listener = match framework {
+                Framework::Rocket => {
+                    drop(listener);
+                    None
+                }
+                _ => Some(listener),
+            };
             // Never stopped: the servers run until the test process ends (the stopper is
             // dropped unused, and the server ignores its shutdown signal).
             let forever = std::future::pending::<()>();
             let _ = serve_in_thread(move |_| async move {
-                let served = match framework {
-                    Framework::Actix => {
+                let served = match (framework, listener) {
+                    (Framework::Actix, Some(listener)) => {
                         clerk_auth_examples::actix::serve_until(example, listener, forever).await
                     }
-                    Framework::Warp => {
+                    (Framework::Warp, Some(listener)) => {
                         clerk_auth_examples::warp::serve_until(example, listener, forever).await
                     }
-                    // The binary's own path: Rocket binds the port itself.
-                    Framework::Rocket => {
-                        clerk_auth_examples::rocket::serve(example, listener).await
+                    (Framework::Axum, Some(listener)) => {
+                        clerk_auth_examples::axum::serve_until(example, listener, forever).await
                     }
+                    // The binary's own path.
+                    _ => clerk_auth_examples::rocket::run(example, port).await,
                 };
                 served.unwrap();
             });
@@ -104,6 +114,7 @@ macro_rules! framework {
 framework!(actix, Framework::Actix);
 framework!(rocket, Framework::Rocket);
 framework!(warp, Framework::Warp);
+framework!(axum, Framework::Axum);
 
 #[test]
 fn a_signing_secret_that_does_not_decode_stops_the_example_naming_the_variable() {
