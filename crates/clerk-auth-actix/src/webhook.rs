@@ -55,10 +55,10 @@ use futures_core::Stream;
 /// }
 ///
 /// #[actix_web::main]
-/// async fn main() -> std::io::Result<()> {
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
 ///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
-///     let webhooks = WebhookVerifier::from_env().map_err(std::io::Error::other)?;
-///     let clerk = ClerkAuth::from_env().map_err(std::io::Error::other)?;
+///     let webhooks = WebhookVerifier::from_env()?;
+///     let clerk = ClerkAuth::from_env()?;
 ///     HttpServer::new(move || {
 ///         App::new()
 ///             .app_data(webhooks.clone())
@@ -68,7 +68,8 @@ use futures_core::Stream;
 ///     })
 ///     .bind(("127.0.0.1", 3000))?
 ///     .run()
-///     .await
+///     .await?;
+///     Ok(())
 /// }
 /// ```
 #[derive(Clone, Debug)]

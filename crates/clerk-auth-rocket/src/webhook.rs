@@ -59,15 +59,18 @@ use rocket::{Ignite, Rocket, Sentinel};
 ///     Ok(Status::Ok)
 /// }
 ///
-/// #[rocket::launch]
-/// fn rocket() -> _ {
-///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid stops the launch here.
-///     let webhooks = WebhookVerifier::from_env().expect("CLERK_WEBHOOK_SIGNING_SECRET");
+/// #[rocket::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     // CLERK_WEBHOOK_SIGNING_SECRET (whsec_…): missing or invalid fails here, at start-up.
+///     let webhooks = WebhookVerifier::from_env()?;
 ///     rocket::build()
 ///         .manage(webhooks)
 ///         // The fairing may be attached: the webhook route takes no session guard.
 ///         .attach(ClerkAuth::from_env())
 ///         .mount("/", routes![clerk_webhook])
+///         .launch()
+///         .await?;
+///     Ok(())
 /// }
 /// ```
 #[derive(Clone, Debug)]
