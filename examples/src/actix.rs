@@ -9,10 +9,13 @@ use actix_web::dev::Server;
 use actix_web::guard::{self, Guard};
 use actix_web::http::header::ContentType;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use clerk_auth_actix::{AuthState, ClerkAuth, Require, SignedIn};
+use clerk_auth_actix::{AuthState, ClerkAuth, ClerkWebhook, Require, SignedIn};
+use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::Options;
 
-use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
+use crate::{
+    me_body, org_admin_requirement, public_page, reverify_requirement, webhook_body, Example, Route,
+};
 
 /// Matches the requests whose (raw) path belongs to `route`, exactly as [`Route::of`] says.
 fn is(route: Route) -> impl Guard {
@@ -25,6 +28,13 @@ async fn me(auth: SignedIn) -> HttpResponse {
         .body(me_body(&auth))
 }
 
+/// A refused delivery never reaches it: [`ClerkWebhook`] answers `400`/`500` JSON itself.
+async fn clerk_webhook(event: ClerkWebhook) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(webhook_body(&event))
+}
+
 async fn public(auth: AuthState) -> HttpResponse {
     HttpResponse::Ok()
         .content_type(ContentType::html())
@@ -33,10 +43,18 @@ async fn public(auth: AuthState) -> HttpResponse {
 
 /// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
 /// requirements on the route, [`Require`]), and the public page, all behind the [`ClerkAuth`]
-/// middleware (which answers redirects and undecidable requests).
-pub fn routes(options: Options) -> impl FnOnce(&mut web::ServiceConfig) {
+/// middleware (which answers redirects and undecidable requests); and `POST /api/webhooks/clerk`,
+/// outside it (webhooks carry no session), verified with `webhooks`.
+pub fn routes(options: Options, webhooks: WebhookVerifier) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.service(
+            web::resource("/api/webhooks/clerk")
+                .guard(is(Route::Webhook))
+                .guard(guard::Post())
+                .app_data(webhooks)
+                .to(clerk_webhook),
+        )
+        .service(
             web::scope("")
                 .wrap(ClerkAuth::new(options))
                 .service(web::resource("/api/me").guard(is(Route::Me)).to(me))
@@ -67,9 +85,11 @@ pub async fn self_check(example: &Example) -> Result<(), String> {
 /// The server on `listener` (already bound), not yet started: await it (on an actix-web or
 /// Tokio runtime) to serve; its [`handle`](Server::handle) stops it.
 pub fn server(example: Example, listener: TcpListener) -> io::Result<Server> {
-    let options = example.options;
+    let Example {
+        options, webhooks, ..
+    } = example;
     Ok(
-        HttpServer::new(move || App::new().configure(routes(options.clone())))
+        HttpServer::new(move || App::new().configure(routes(options.clone(), webhooks.clone())))
             .listen(listener)?
             .run(),
     )

@@ -10,12 +10,15 @@ use std::net::TcpListener;
 use ::axum::http::header::CONTENT_TYPE;
 use ::axum::http::StatusCode;
 use ::axum::response::{Html, IntoResponse, Response};
-use ::axum::routing::any;
+use ::axum::routing::{any, post};
 use ::axum::Router;
-use clerk_auth_axum::{AuthState, ClerkLayer, RequireLayer, SignedIn};
+use clerk_auth_axum::{AuthState, ClerkLayer, ClerkWebhook, RequireLayer, SignedIn};
+use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::Options;
 
-use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example};
+use crate::{
+    me_body, org_admin_requirement, public_page, reverify_requirement, webhook_body, Example,
+};
 
 fn json(status: StatusCode, body: String) -> Response {
     (status, [(CONTENT_TYPE, "application/json")], body).into_response()
@@ -25,15 +28,25 @@ async fn me(auth: SignedIn) -> Response {
     json(StatusCode::OK, me_body(&auth))
 }
 
+/// A refused delivery never reaches it: [`ClerkWebhook`] answers `400`/`500` JSON itself.
+async fn clerk_webhook(event: ClerkWebhook) -> Response {
+    json(StatusCode::OK, webhook_body(&event))
+}
+
 async fn public(auth: AuthState) -> Html<String> {
     Html(public_page(&auth))
 }
 
 /// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
 /// requirements on the route, [`RequireLayer`]), and the public page, all behind [`ClerkLayer`]
-/// (which answers redirects and undecidable requests). axum matches the raw path exactly, as
+/// (which answers redirects and undecidable requests); and `POST /api/webhooks/clerk`, verified
+/// with `webhooks` (the router's state). axum matches the raw path exactly, as
 /// [`Route::of`](crate::Route::of) does: `/api/me/` and `/api/%6De` are the public page.
-pub fn routes(options: Options) -> Router {
+///
+/// The webhook route is behind the layer too, so that its other methods get the public page: the
+/// layer never refuses a request by itself (the webhook handler takes no [`SignedIn`]), and it
+/// redirects only `GET` document requests.
+pub fn routes(options: Options, webhooks: WebhookVerifier) -> Router {
     let org_admin = Router::new()
         .route("/api/org-admin", any(me))
         .route_layer(RequireLayer::new(org_admin_requirement()));
@@ -44,8 +57,10 @@ pub fn routes(options: Options) -> Router {
         .route("/api/me", any(me))
         .merge(org_admin)
         .merge(reverify)
+        .route("/api/webhooks/clerk", post(clerk_webhook).fallback(public))
         .fallback(public)
         .layer(ClerkLayer::new(options))
+        .with_state(webhooks)
 }
 
 /// Start-up, step 2, the axum way: [`clerk_auth_axum::self_check`] (on tokio's blocking pool;
@@ -69,7 +84,7 @@ pub async fn serve_until(
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = ::tokio::net::TcpListener::from_std(listener)?;
-    ::axum::serve(listener, routes(example.options))
+    ::axum::serve(listener, routes(example.options, example.webhooks))
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -12,8 +12,10 @@
 use std::time::{Duration, SystemTime};
 
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::webhook::{WebhookVerifier, WebhookVerifierBuilder};
 use clerk_auth_core::{
     ConfigError, Has, Options, OptionsBuilder, RequestState, Reverification, SelfCheckReport,
+    WebhookEvent,
 };
 
 pub mod actix;
@@ -46,6 +48,9 @@ pub const EMBEDDED_PUBLISHABLE_KEY: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 pub struct Example {
     /// The options every request is decided with.
     pub options: Options,
+    /// Verifies `POST /api/webhooks/clerk` with `CLERK_WEBHOOK_SIGNING_SECRET`; without one, the
+    /// route answers `500` naming the variable.
+    pub webhooks: WebhookVerifier,
     /// The port to listen on (`PORT`, default 3000; 0 picks a free port).
     pub port: u16,
     /// Set when the server runs on the embedded local issuer.
@@ -62,10 +67,15 @@ pub struct Embedded {
 
 impl Example {
     /// An example server deciding with `options` (the conformance suite uses this with a fixed
-    /// clock).
+    /// clock), without a webhook signing secret.
     pub fn with_options(options: Options) -> Self {
         Self {
             options,
+            // Without a secret there is nothing to decode: building cannot fail.
+            webhooks: match WebhookVerifier::builder().allow_missing_secret().build() {
+                Ok(verifier) => verifier,
+                Err(error) => unreachable!("{error}"),
+            },
             port: 0,
             embedded: None,
         }
@@ -76,9 +86,15 @@ impl Example {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
-    /// Reads configuration through `lookup` (Clerk's `CLERK_*` variables and `PORT`).
+    /// Reads configuration through `lookup` (Clerk's `CLERK_*` variables and `PORT`). A webhook
+    /// signing secret that does not decode is an error; none is not.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let port = lookup("PORT").and_then(|p| p.parse().ok()).unwrap_or(3000);
+        // Without CLERK_WEBHOOK_SIGNING_SECRET the server starts, and its webhook route answers
+        // `500` naming the variable.
+        let webhooks = WebhookVerifierBuilder::from_env_with(&lookup)?
+            .allow_missing_secret()
+            .build()?;
         let has_keys = ["CLERK_SECRET_KEY", "CLERK_JWT_KEY"]
             .iter()
             .any(|k| lookup(k).is_some_and(|v| !v.is_empty()));
@@ -86,6 +102,7 @@ impl Example {
             let options = OptionsBuilder::from_env_with(&lookup)?.build()?;
             return Ok(Self {
                 options,
+                webhooks,
                 port,
                 embedded: None,
             });
@@ -117,6 +134,7 @@ impl Example {
             .build()?;
         Ok(Self {
             options,
+            webhooks,
             port,
             embedded: Some(Embedded {
                 session_token,
@@ -248,6 +266,8 @@ pub enum Route {
     OrgAdmin,
     /// `/api/reverify`: protected and requires a strict reverification.
     Reverify,
+    /// `/api/webhooks/clerk`: Clerk's webhooks (`POST`), not subject to session authentication.
+    Webhook,
     /// Every other path: the public page.
     Public,
 }
@@ -259,6 +279,7 @@ impl Route {
             "/api/me" => Self::Me,
             "/api/org-admin" => Self::OrgAdmin,
             "/api/reverify" => Self::Reverify,
+            "/api/webhooks/clerk" => Self::Webhook,
             _ => Self::Public,
         }
     }
@@ -267,6 +288,17 @@ impl Route {
 /// `/api/me`, and `/api/org-admin` and `/api/reverify` when authorized: the auth object's JSON.
 pub fn me_body(state: &RequestState) -> String {
     state.auth_json_string()
+}
+
+/// `POST /api/webhooks/clerk` for a verified event: `{"type","id","dataId"}` (the event's type,
+/// its `svix-id`, its `data.id` or `null`).
+pub fn webhook_body(event: &WebhookEvent) -> String {
+    serde_json::json!({
+        "type": event.event_type.as_str(),
+        "id": event.message_id,
+        "dataId": event.data_id(),
+    })
+    .to_string()
 }
 
 /// The public page: says who is signed in.
@@ -294,10 +326,15 @@ fn html_escape(s: &str) -> String {
         .collect()
 }
 
+// `docs/testing.md` is no doctest: its code is test files (`#[actix_web::test]`, `#[tokio::test]`,
+// …), which rustdoc would wrap in a `main` where they are neither compiled nor run; it shows
+// `tests/guide_testing_*.rs` instead, run as tests, and `tests/guide_testing.rs` fails when the
+// guide does not show exactly those files.
+//
 // Guides in `docs/` that need every adapter are compiled (and run) as doctests of this crate.
 #[cfg(doctest)]
-#[doc = include_str!("../../docs/testing.md")]
-struct TestingDoc;
+#[doc = include_str!("../../docs/webhooks.md")]
+struct WebhooksDoc;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/migrating-from-clerk-rs.md")]
 struct MigratingFromClerkRsDoc;

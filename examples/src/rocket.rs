@@ -13,10 +13,15 @@ use ::rocket::http::{ContentType, Method, Status};
 use ::rocket::request::{FromRequest, Outcome, Request};
 use ::rocket::response::content::RawHtml;
 use ::rocket::{Build, Rocket};
+use clerk_auth_core::webhook::WebhookVerifier;
 use clerk_auth_core::{Has, Options, RequestState};
-use clerk_auth_rocket::{AuthState, ClerkAuth, Require, Requirement, SignedIn};
+use clerk_auth_rocket::{
+    AuthState, ClerkAuth, ClerkWebhook, ClerkWebhookError, Require, Requirement, SignedIn,
+};
 
-use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
+use crate::{
+    me_body, org_admin_requirement, public_page, reverify_requirement, webhook_body, Example, Route,
+};
 
 /// A JSON answer.
 type Json = (Status, (ContentType, String));
@@ -55,6 +60,7 @@ struct Exactly<const ROUTE: u8>;
 const ME: u8 = 0;
 const ORG_ADMIN: u8 = 1;
 const REVERIFY: u8 = 2;
+const WEBHOOK: u8 = 3;
 
 #[::rocket::async_trait]
 impl<'r, const ROUTE: u8> FromRequest<'r> for Exactly<ROUTE> {
@@ -64,7 +70,8 @@ impl<'r, const ROUTE: u8> FromRequest<'r> for Exactly<ROUTE> {
         let want = match ROUTE {
             ME => Route::Me,
             ORG_ADMIN => Route::OrgAdmin,
-            _ => Route::Reverify,
+            REVERIFY => Route::Reverify,
+            _ => Route::Webhook,
         };
         if Route::of(request.uri().path().as_str()) == want {
             Outcome::Success(Exactly)
@@ -87,6 +94,17 @@ fn org_admin_route(_path: Exactly<{ ORG_ADMIN }>, auth: Require<'_, OrgAdmin>) -
 #[::rocket::get("/api/reverify")]
 fn reverify_route(_path: Exactly<{ REVERIFY }>, auth: Require<'_, Reverified>) -> Json {
     me(&auth)
+}
+
+/// `POST` only, and no session guard: webhooks carry no session. A refused delivery is answered
+/// with [`ClerkWebhookError`]'s JSON (`400`, or `500` without a signing secret).
+#[::rocket::post("/api/webhooks/clerk", data = "<event>")]
+fn webhook_route(
+    _path: Exactly<{ WEBHOOK }>,
+    event: Result<ClerkWebhook, ClerkWebhookError>,
+) -> Result<Json, ClerkWebhookError> {
+    let event = event?;
+    Ok((Status::Ok, (ContentType::JSON, webhook_body(&event))))
 }
 
 #[::rocket::get("/<_..>", rank = 100)]
@@ -115,6 +133,7 @@ fn all_routes() -> Vec<::rocket::Route> {
             route
         }));
     }
+    routes.extend(::rocket::routes![webhook_route]);
     routes
 }
 
@@ -125,12 +144,23 @@ fn all_routes() -> Vec<::rocket::Route> {
 /// set cold, so that each vector is decided as the core's own vector run decides it (fetches
 /// included). [`run`] (the binary's path) turns the check on.
 pub fn app(options: Options) -> Rocket<Build> {
-    app_with(ClerkAuth::new(options).self_check(false))
+    app_for(Example::with_options(options))
 }
 
-/// The application around `fairing`.
-fn app_with(fairing: ClerkAuth) -> Rocket<Build> {
-    ::rocket::build().attach(fairing).mount("/", all_routes())
+/// [`app`] for `example`: its options and its webhook verifier.
+pub fn app_for(example: Example) -> Rocket<Build> {
+    app_with(
+        ClerkAuth::new(example.options).self_check(false),
+        example.webhooks,
+    )
+}
+
+/// The application around `fairing`, verifying webhooks with `webhooks`.
+fn app_with(fairing: ClerkAuth, webhooks: WebhookVerifier) -> Rocket<Build> {
+    ::rocket::build()
+        .attach(fairing)
+        .manage(webhooks)
+        .mount("/", all_routes())
 }
 
 /// Serves the example on 127.0.0.1:`port` (0 picks a free port) until shut down. When it
@@ -147,13 +177,14 @@ pub async fn run(example: Example, port: u16) -> io::Result<()> {
         ..Config::default()
     };
     let options = example.options.clone();
+    let webhooks = example.webhooks.clone();
     let banner = move |port: u16| {
         let mut out = io::stdout().lock();
         let _ = write!(out, "{}", example.banner(port));
         let _ = writeln!(out, "listening on http://127.0.0.1:{port}");
         let _ = out.flush();
     };
-    app_with(ClerkAuth::new(options))
+    app_with(ClerkAuth::new(options), webhooks)
         .configure(config)
         .attach(AdHoc::on_liftoff("listening", move |rocket| {
             banner(rocket.config().port);

@@ -9,10 +9,15 @@ use ::warp::http::header::CONTENT_TYPE;
 use ::warp::http::StatusCode;
 use ::warp::path::FullPath;
 use ::warp::{Filter, Rejection, Reply};
+use clerk_auth_core::webhook::{WebhookEvent, WebhookVerifier};
 use clerk_auth_core::{Has, Options};
-use clerk_auth_warp::{auth_state, recover, require, signed_in, with_auth, AuthState, SignedIn};
+use clerk_auth_warp::{
+    auth_state, recover, require, signed_in, webhook, with_auth, AuthState, SignedIn,
+};
 
-use crate::{me_body, org_admin_requirement, public_page, reverify_requirement, Example, Route};
+use crate::{
+    me_body, org_admin_requirement, public_page, reverify_requirement, webhook_body, Example, Route,
+};
 
 /// Matches the requests whose path belongs to `route` (exactly as [`Route::of`] says).
 fn route(route: Route) -> impl Filter<Extract = (), Error = Rejection> + Clone {
@@ -52,15 +57,31 @@ fn protected(
 
 /// The contract's routes (any method): `/api/me`, `/api/org-admin` and `/api/reverify` (their
 /// requirements on the route), and the public page, wrapped by [`with_auth`] so that every reply
-/// carries the state's headers.
-pub fn routes(options: Options) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+/// carries the state's headers; and `POST /api/webhooks/clerk`, without session filters, verified
+/// with `webhooks`.
+pub fn routes(
+    options: Options,
+    webhooks: WebhookVerifier,
+) -> impl Filter<Extract = (impl Reply,), Error = Rejection> + Clone {
+    let clerk_webhook = route(Route::Webhook)
+        .and(::warp::post())
+        .and(webhook(webhooks))
+        .map(|event: WebhookEvent| json(StatusCode::OK, webhook_body(&event)));
     let me = protected(Route::Me, &options, None);
     let org_admin = protected(Route::OrgAdmin, &options, Some(org_admin_requirement()));
     let reverify = protected(Route::Reverify, &options, Some(reverify_requirement()));
     let public = auth_state(options).map(|auth: AuthState| ::warp::reply::html(public_page(&auth)));
-    // Refused protected routes are answered (401/403/503/307/500) before the public page can
-    // take the request; `with_auth` answers the public page's redirects and failures.
-    with_auth(me.or(org_admin).or(reverify).recover(recover).or(public))
+    // Refused deliveries (400/500) and refused protected routes (401/403/503/307/500) are
+    // answered before the public page can take the request; `with_auth` answers the public
+    // page's redirects and failures.
+    with_auth(
+        clerk_webhook
+            .or(me)
+            .or(org_admin)
+            .or(reverify)
+            .recover(recover)
+            .or(public),
+    )
 }
 
 /// Start-up, step 2, the warp way: [`clerk_auth_warp::self_check`] (on tokio's blocking pool; it
@@ -84,7 +105,7 @@ pub async fn serve_until(
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?;
     let listener = ::tokio::net::TcpListener::from_std(listener)?;
-    ::warp::serve(routes(example.options))
+    ::warp::serve(routes(example.options, example.webhooks))
         .incoming(listener)
         .graceful(shutdown)
         .run()

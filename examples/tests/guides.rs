@@ -9,8 +9,12 @@ use std::path::Path;
 
 use regex::Regex;
 
-/// Path roots that are not crates to depend on.
-const LANGUAGE: [&str; 6] = ["std", "core", "alloc", "crate", "self", "super"];
+/// Path roots that are not crates to depend on: the language's own crates and keywords, and the
+/// primitive types (`str::to_owned`, `u64::MAX`).
+const LANGUAGE: [&str; 22] = [
+    "std", "core", "alloc", "crate", "self", "super", "str", "bool", "char", "u8", "u16", "u32",
+    "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f64",
+];
 
 struct Block<'a> {
     info: &'a str,

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 use clerk_auth_core::testing::server::{BackendApiServer, CannedResponse, Endpoint};
 use clerk_auth_core::testing::{KeyPair, TokenMinter};
 use clerk_auth_examples::Example;
+use clerk_auth_vectors::webhooks::{self, SECRET};
 
 const PK_LIVE: &str = "pk_live_Y2xlcmsuZXhhbXBsZS5jb20k";
 
@@ -277,6 +278,34 @@ fn the_embedded_issuer_starts_quietly() {
         );
         let (status, _) = get(&format!("{base}/api/me"), None);
         assert_eq!(status, 401, "{name}");
+        // No CLERK_WEBHOOK_SIGNING_SECRET: the server starts, its webhook route says what to set.
+        webhooks::no_secret_is_a_500_naming_the_variable(&format!("{base}/api/webhooks/clerk"));
+    }
+}
+
+#[test]
+fn every_example_verifies_webhooks_with_the_secret_in_its_environment() {
+    let event = clerk_auth_core::testing::webhooks::event_payload(
+        "user.created",
+        serde_json::json!({"id": "user_bin", "object": "user"}),
+    );
+    for (name, bin) in BINARIES {
+        let process = Process::start(name, bin, &[("CLERK_WEBHOOK_SIGNING_SECRET", SECRET)]);
+        let url = format!("{}/api/webhooks/clerk", process.base());
+        let reply = webhooks::deliver_signed(&url, "msg_bin", &event);
+        webhooks::assert_accepted(&reply, "msg_bin", "user_bin", name);
+        let reply = webhooks::deliver_signed(&url, "msg_bin", b"not json");
+        webhooks::assert_refused(
+            &reply,
+            "webhook-payload-invalid",
+            "Unable to verify incoming webhook: Payload is not valid JSON",
+            name,
+        );
+        let stderr = process.stderr();
+        assert!(
+            !stderr.contains(&SECRET[6..]),
+            "{name}: the secret was logged"
+        );
     }
 }
 

@@ -107,6 +107,7 @@ mod extract;
 mod middleware;
 mod require;
 mod self_check;
+mod webhook;
 
 pub use clerk_auth_core;
 pub use clerk_auth_core::SelfCheckReport;
@@ -115,6 +116,7 @@ pub use extract::{AuthState, SignedIn};
 pub use middleware::{ActixRequest, ClerkAuth, ClerkAuthMiddleware};
 pub use require::{Require, RequireMiddleware};
 pub use self_check::self_check;
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 // The actix-web guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]

@@ -191,6 +191,7 @@ mod layer;
 mod rejection;
 mod require;
 mod self_check;
+mod webhook;
 
 pub use clerk_auth_core;
 pub use clerk_auth_core::SelfCheckReport;
@@ -199,6 +200,7 @@ pub use layer::{ClerkLayer, ClerkService};
 pub use rejection::ClerkRejection;
 pub use require::{RequireLayer, RequireService};
 pub use self_check::self_check;
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 // The axum guide in `docs/` is compiled as a doctest of this crate.
 #[cfg(doctest)]

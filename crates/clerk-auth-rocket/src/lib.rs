@@ -137,10 +137,12 @@
 mod fairing;
 mod guard;
 mod require;
+mod webhook;
 
 pub use fairing::{ClerkAuth, INTERRUPT_PATH};
 pub use guard::{AuthError, AuthState, SignedIn};
 pub use require::{Require, Requirement};
+pub use webhook::{ClerkWebhook, ClerkWebhookError};
 
 pub use clerk_auth_core;
 

@@ -92,13 +92,60 @@ impl Reply {
 ///
 /// When the request cannot be sent or the answer read (a refused connection, a timeout): in a
 /// test, that is the failure.
-#[allow(clippy::expect_used)] // A test helper: a transport failure is the test's failure.
 pub fn request(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &str)]) -> Reply {
+    send(agent, method, url, headers, ())
+}
+
+/// [`request`] with `GET`.
+pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Reply {
+    request(agent, "GET", url, headers)
+}
+
+/// Sends `POST url` with `headers` and `body` (with its `content-length`) and reads the whole
+/// answer.
+///
+/// # Panics
+///
+/// As [`request`].
+pub fn post(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Reply {
+    send(agent, "POST", url, headers, body)
+}
+
+/// Like [`post`], with the body sent `transfer-encoding: chunked` and no `content-length`: the
+/// server learns the body's length only by reading it.
+///
+/// # Panics
+///
+/// As [`request`].
+pub fn post_chunked(
+    agent: &ureq::Agent,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    let mut reader = body;
+    send(
+        agent,
+        "POST",
+        url,
+        headers,
+        ureq::SendBody::from_reader(&mut reader),
+    )
+}
+
+#[allow(clippy::expect_used)] // A test helper: a transport failure is the test's failure.
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl ureq::AsSendBody,
+) -> Reply {
     let mut builder = ureq::http::Request::builder().method(method).uri(url);
     for (name, value) in headers {
         builder = builder.header(*name, *value);
     }
-    let request = builder.body(()).expect("a valid request");
+    let request = builder.body(body).expect("a valid request");
     let mut response = agent.run(request).expect("the request was answered");
     let headers = response
         .headers()
@@ -118,11 +165,6 @@ pub fn request(agent: &ureq::Agent, method: &str, url: &str, headers: &[(&str, &
             .read_to_string()
             .expect("the body was read"),
     }
-}
-
-/// [`request`] with `GET`.
-pub fn get(agent: &ureq::Agent, url: &str, headers: &[(&str, &str)]) -> Reply {
-    request(agent, "GET", url, headers)
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 //!   every response header.
 //! - [`load`]: the adapters' load benches' keep-alive clients, comparing two routes.
 //! - [`authorization`]: the authorization scenarios each adapter's tests run over HTTP.
+//! - [`webhooks`]: the webhook scenarios every adapter's webhook route and every example server
+//!   must pass over HTTP, declared as tests by [`webhook_scenarios!`].
 //!
 //! It depends on the core (with its `testing` kit) and nothing else of the workspace, so an
 //! adapter's own tests can use it without pulling in the other frameworks.
@@ -16,3 +18,4 @@ pub mod authorization;
 pub mod client;
 pub mod load;
 pub mod vectors;
+pub mod webhooks;

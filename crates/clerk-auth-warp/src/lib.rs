@@ -118,12 +118,14 @@ pub mod api;
 mod filter;
 mod reply;
 mod self_check;
+mod webhook;
 mod wrap;
 
 pub use clerk_auth_core::SelfCheckReport;
 pub use filter::{auth_state, optional_signed_in, require, signed_in};
 pub use reply::{recover, AuthReply, AuthState, ClerkRejection, SignedIn};
 pub use self_check::self_check;
+pub use webhook::{webhook, ClerkWebhookError};
 pub use wrap::with_auth;
 
 // The warp guide in `docs/` is compiled as a doctest of this crate.

@@ -216,8 +216,10 @@ impl ClerkRejection {
     }
 }
 
-/// Answers a [`ClerkRejection`] (`307`, `401`, `503` or `500`, see its variants) and hands every
-/// other rejection back unchanged, for your own `recover` or warp's default answer.
+/// Answers a [`ClerkRejection`] (`307`, `401`, `503` or `500`, see its variants) and a
+/// [`ClerkWebhookError`](crate::ClerkWebhookError) (`400`, or `500` without a signing secret),
+/// and hands every other rejection back unchanged, for your own `recover` or warp's default
+/// answer.
 ///
 /// ```no_run
 /// # use warp::Filter;
@@ -231,7 +233,7 @@ impl ClerkRejection {
 pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     match rejection.find::<ClerkRejection>() {
         Some(ours) => Ok(ours.to_response()),
-        None => Err(rejection),
+        None => crate::webhook::recover(rejection),
     }
 }
 

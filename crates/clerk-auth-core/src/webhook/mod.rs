@@ -41,8 +41,9 @@
 //!
 //! The module is split by subject: the verifier and its builder in `config`, the algorithm in
 //! `verify`, the key in `secret`, errors in `error`, the event in `event`, its type in
-//! `event_type`, and the typed data in `data`.
+//! `event_type`, the typed data in `data`, and the bounded body adapters read in `body`.
 
+mod body;
 mod config;
 mod data;
 mod error;
@@ -51,6 +52,7 @@ mod event_type;
 pub(crate) mod secret;
 mod verify;
 
+pub use body::WebhookBody;
 pub use config::{WebhookVerifier, WebhookVerifierBuilder};
 pub use data::{
     DeletedObjectData, EmailAddressData, JsonObject, OrganizationData, OrganizationMembershipData,
