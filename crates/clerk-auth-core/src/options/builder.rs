@@ -463,7 +463,7 @@ pub(super) fn check_accepts(config: &Config, accepts: &AcceptsToken) -> Result<(
     {
         return Err(ConfigError::Invalid {
             name: "CLERK_SECRET_KEY",
-            detail: "this is a publishable key (pk_…); the secret key starts with sk_live_                          or sk_test_ (API keys page of the Clerk dashboard)"
+            detail: "this is a publishable key (pk_…); the secret key starts with sk_live_ or sk_test_ (API keys page of the Clerk dashboard)"
                 .to_owned(),
         });
     }
