@@ -469,7 +469,10 @@ fn a_publishable_key_in_the_secret_keys_place_is_refused_naming_clerk_secret_key
     assert_eq!(err.variable(), "CLERK_SECRET_KEY");
     let shown = err.to_string();
     assert!(shown.contains("publishable key"), "{shown}");
-    assert!(!shown.contains("  "), "one sentence, no stray spaces: {shown}");
+    assert!(
+        !shown.contains("  "),
+        "one sentence, no stray spaces: {shown}"
+    );
     assert!(!shown.contains("Y2xlcm"), "the key is not echoed: {shown}");
 }
 
