@@ -13,8 +13,8 @@ use clerk_auth_core::{
     try_authenticate_request, AuthenticateError, ConfigError, Deferred, Interrupt, Options,
     RequestState,
 };
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, Request, Response, StatusCode};
 use tower::{Layer, Service};
 
 use crate::extract::AuthState;
@@ -214,7 +214,7 @@ where
                 .extensions_mut()
                 .insert(AuthState(Arc::clone(&state)));
             let mut response = inner.call(request).await?;
-            apply_state_headers(response.headers_mut(), &state);
+            state.apply_headers(response.headers_mut());
             Ok(response.map(Body::new))
         })
     }
@@ -223,7 +223,7 @@ where
 /// A JSON response: `status`, `body` (none for a redirect) and the state's headers.
 fn answer(status: StatusCode, body: Option<String>, state: &RequestState) -> Response<Body> {
     let mut response = json(status, body);
-    apply_state_headers(response.headers_mut(), state);
+    state.apply_headers(response.headers_mut());
     response
 }
 
@@ -247,22 +247,12 @@ fn undecidable(error: &AuthenticateError) -> Response<Body> {
     json(StatusCode::INTERNAL_SERVER_ERROR, Some(error.to_json()))
 }
 
-/// Appends every header of `state` (several `set-cookie` stay several); then a response that
-/// carries the state's `set-cookie` gets `Cache-Control: private, no-store` unless it already
-/// says `no-store` ([`RequestState::cache_control`]).
-pub(crate) fn apply_state_headers(to: &mut HeaderMap, state: &RequestState) {
-    for (name, value) in state.headers() {
-        to.append(name.clone(), value.clone());
-    }
-    let current = to.get_all(CACHE_CONTROL).iter().map(HeaderValue::as_bytes);
-    if let Some(value) = state.cache_control(current) {
-        to.insert(CACHE_CONTROL, HeaderValue::from_static(value));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use http::header::CACHE_CONTROL;
+    use http::HeaderMap;
 
     use super::*;
 
@@ -284,7 +274,7 @@ mod tests {
         let state = signed_out();
         let mut headers = HeaderMap::new();
         headers.append("x-clerk-auth-status", HeaderValue::from_static("app"));
-        apply_state_headers(&mut headers, &state);
+        state.apply_headers(&mut headers);
         let status: Vec<_> = headers.get_all("x-clerk-auth-status").iter().collect();
         assert_eq!(status, ["app", "signed-out"]);
         assert!(headers.contains_key("x-clerk-auth-reason"));

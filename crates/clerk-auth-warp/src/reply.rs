@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use clerk_auth_core::state::{Disposition, Rejection as ClerkAnswer};
 use clerk_auth_core::{AuthenticateError, RequestState};
-use warp::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use warp::http::{HeaderMap, HeaderValue, StatusCode};
+use warp::http::header::CONTENT_TYPE;
+use warp::http::{HeaderValue, StatusCode};
 use warp::reject::{Reject, Rejection};
 use warp::reply::{Reply, Response};
 
@@ -107,7 +107,7 @@ impl<R: Reply> Reply for AuthReply<R> {
         match self.state.disposition() {
             Disposition::Continue => {
                 let mut response = self.reply.into_response();
-                apply_state_headers(response.headers_mut(), &self.state);
+                self.state.apply_headers(response.headers_mut());
                 response.extensions_mut().insert(HeadersApplied);
                 response
             }
@@ -204,7 +204,7 @@ impl ClerkRejection {
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if let Some(state) = self.state() {
-            apply_state_headers(response.headers_mut(), state);
+            state.apply_headers(response.headers_mut());
             response.extensions_mut().insert(HeadersApplied);
         }
         if let Self::Unauthorized { rejection, .. } = self {
@@ -237,24 +237,6 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Rejection> {
     }
 }
 
-/// Appends every header of `from` (several values of one name stay several).
-pub(crate) fn append_headers(to: &mut HeaderMap, from: &HeaderMap) {
-    for (name, value) in from {
-        to.append(name.clone(), value.clone());
-    }
-}
-
-/// Appends every header of `state`; then a response that carries the state's `set-cookie` gets
-/// `Cache-Control: private, no-store` unless it already says `no-store`
-/// ([`RequestState::cache_control`](clerk_auth_core::RequestState::cache_control)).
-pub(crate) fn apply_state_headers(to: &mut HeaderMap, state: &RequestState) {
-    append_headers(to, state.headers());
-    let current = to.get_all(CACHE_CONTROL).iter().map(HeaderValue::as_bytes);
-    if let Some(value) = state.cache_control(current) {
-        to.insert(CACHE_CONTROL, HeaderValue::from_static(value));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,17 +256,5 @@ mod tests {
             response.headers().get(CONTENT_TYPE).unwrap(),
             "application/json"
         );
-    }
-
-    #[test]
-    fn append_keeps_every_value() {
-        let mut from = HeaderMap::new();
-        from.append("set-cookie", HeaderValue::from_static("a=1"));
-        from.append("set-cookie", HeaderValue::from_static("b=2"));
-        let mut to = HeaderMap::new();
-        to.append("set-cookie", HeaderValue::from_static("c=3"));
-        append_headers(&mut to, &from);
-        let all: Vec<_> = to.get_all("set-cookie").iter().collect();
-        assert_eq!(all, ["c=3", "a=1", "b=2"]);
     }
 }

@@ -21,7 +21,7 @@ use warp::reply::{Reply, Response};
 use warp::Filter;
 
 use crate::filter::{request, WarpRequest};
-use crate::reply::{apply_state_headers, recover, AuthState};
+use crate::reply::{recover, AuthState};
 
 /// Wraps a whole route tree: every reply gets the headers of the decision its route's
 /// clerk-auth filter made (`set-cookie` from a handshake or a refresh, the debug headers), even
@@ -66,7 +66,7 @@ where
             let mut response = reply.into_response();
             if response.extensions().get::<HeadersApplied>().is_none() {
                 if let Some(state) = slot.state() {
-                    apply_state_headers(response.headers_mut(), &state);
+                    state.apply_headers(response.headers_mut());
                 }
             }
             response

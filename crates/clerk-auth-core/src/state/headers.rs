@@ -1,7 +1,7 @@
 //! The headers a state adds to a response: Clerk's debug headers (`x-clerk-auth-*`) and the
 //! `Cache-Control` of a response that sets a cookie ([`RequestState::cache_control`]).
 
-use http::header::{HeaderName, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{AuthStatus, RequestState};
 
@@ -38,6 +38,22 @@ impl RequestState {
             HeaderValue::from_static(self.status.as_str()),
         );
         self
+    }
+
+    /// Adds the state to a response's `http` headers (axum, warp, hyper): appends every header of
+    /// the state (several `set-cookie` stay several), then sets `Cache-Control: private,
+    /// no-store` when [`cache_control`](Self::cache_control) asks for it.
+    pub fn apply_headers(&self, to: &mut HeaderMap) {
+        for (name, value) in &self.headers {
+            to.append(name.clone(), value.clone());
+        }
+        let current = to
+            .get_all(http::header::CACHE_CONTROL)
+            .iter()
+            .map(HeaderValue::as_bytes);
+        if let Some(value) = self.cache_control(current) {
+            to.insert(http::header::CACHE_CONTROL, HeaderValue::from_static(value));
+        }
     }
 
     /// The state's headers as name and value bytes, in order (several `set-cookie` possible),
@@ -104,6 +120,35 @@ mod tests {
     use super::PRIVATE_NO_STORE;
     use crate::state::fixtures::handshake;
     use crate::state::{AuthErrorReason, Reason, RequestState};
+
+    #[test]
+    fn applied_headers_keep_every_value_and_make_the_response_private() {
+        let mut cookies = HeaderMap::new();
+        cookies.append(SET_COOKIE, HeaderValue::from_static("a=1"));
+        cookies.append(SET_COOKIE, HeaderValue::from_static("b=2"));
+        let state = RequestState::handshake(
+            Reason::Auth(AuthErrorReason::DevBrowserMissing),
+            String::new(),
+            cookies,
+        );
+        let mut to = HeaderMap::new();
+        to.append(SET_COOKIE, HeaderValue::from_static("c=3"));
+        to.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        );
+        state.apply_headers(&mut to);
+        let all: Vec<_> = to.get_all(SET_COOKIE).iter().collect();
+        assert_eq!(all, ["c=3", "a=1", "b=2"]);
+        assert_eq!(to[http::header::CACHE_CONTROL], PRIVATE_NO_STORE);
+        let mut stored = HeaderMap::new();
+        stored.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        state.apply_headers(&mut stored);
+        assert_eq!(stored[http::header::CACHE_CONTROL], "no-store");
+    }
 
     #[test]
     fn a_state_that_sets_cookies_makes_the_response_private_and_not_stored() {
