@@ -26,7 +26,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use clerk_auth_core::options::DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY;
 use clerk_auth_core::testing::KeyPair;
-use clerk_auth_core::testing::TestRequest;
 use clerk_auth_core::OwnedRequest;
 use clerk_auth_core::{try_authenticate_request, Options};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -40,17 +39,7 @@ const SAMPLES: usize = 10;
 #[path = "support/bench_support.rs"]
 mod support;
 
-use support::{CpuTimer, Pool};
-
-fn request(token: &str) -> OwnedRequest {
-    TestRequest::get("https://app.example.com/api/me")
-        .header("host", "app.example.com")
-        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench")
-        .header("accept", "application/json")
-        .header("accept-encoding", "gzip, br")
-        .header("authorization", format!("Bearer {token}"))
-        .build()
-}
+use support::{bearer_request, pem_options, CpuTimer, Pool};
 
 /// Per-iteration time of the last `SAMPLES` calls of an `iter_custom` routine (criterion's
 /// measurement samples), median.
@@ -65,12 +54,7 @@ fn median_per_iter(calls: &[(u64, Duration)]) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let keys = KeyPair::shared();
-    let options = Options::builder()
-        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
-        .secret_key("sk_live_bench")
-        .jwt_key(keys.public_pem())
-        .build()
-        .unwrap();
+    let options = pem_options(keys);
 
     // Fill the cache to its default capacity with tokens of their own.
     let capacity = DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY as usize;
@@ -83,7 +67,7 @@ fn bench(c: &mut Criterion) {
         start.elapsed().as_secs_f64()
     );
     for token in &pool.tokens[..capacity] {
-        let state = try_authenticate_request(&request(token), &options).unwrap();
+        let state = try_authenticate_request(&bearer_request(token), &options).unwrap();
         assert!(state.is_signed_in());
     }
     let mut cursor = capacity;
@@ -142,7 +126,7 @@ fn bench(c: &mut Criterion) {
             pool.ensure(cursor + n);
             let requests: Vec<OwnedRequest> = pool.tokens[cursor..cursor + n]
                 .iter()
-                .map(|t| request(t))
+                .map(|t| bearer_request(t))
                 .collect();
             cursor += n;
             let start = CpuTimer::start();
@@ -165,8 +149,10 @@ fn bench(c: &mut Criterion) {
         .verified_token_cache_capacity(0)
         .build()
         .unwrap();
-    let uncached_requests: Vec<OwnedRequest> =
-        pool.tokens[..capacity].iter().map(|t| request(t)).collect();
+    let uncached_requests: Vec<OwnedRequest> = pool.tokens[..capacity]
+        .iter()
+        .map(|t| bearer_request(t))
+        .collect();
     let uncached_calls = RefCell::new(Vec::new());
     group.bench_function("n_cold_decision_no_cache", |b| {
         b.iter_custom(|iters| {
@@ -226,7 +212,7 @@ fn bench(c: &mut Criterion) {
     pool.ensure(cursor + 2 * BLOCK * BLOCKS);
     let mut decode_cursor = cursor + BLOCK * BLOCKS;
     let (mut raw_ns, mut cold_ns, mut decode_ns, mut hit_ns) = (0.0, 0.0, 0.0, 0.0);
-    let hit = request(&pool.tokens[cursor - 1]);
+    let hit = bearer_request(&pool.tokens[cursor - 1]);
     assert!(try_authenticate_request(&hit, &options)
         .unwrap()
         .is_signed_in());
@@ -234,7 +220,7 @@ fn bench(c: &mut Criterion) {
     for block in 0..BLOCKS {
         let tokens = &pool.tokens[cursor..cursor + BLOCK];
         cursor += BLOCK;
-        let requests: Vec<OwnedRequest> = tokens.iter().map(|t| request(t)).collect();
+        let requests: Vec<OwnedRequest> = tokens.iter().map(|t| bearer_request(t)).collect();
         let inputs: Vec<_> = (0..BLOCK)
             .map(|i| split(&pool.tokens[(raw_cursor + i) % pool.tokens.len()]))
             .collect();

@@ -5,7 +5,8 @@
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use clerk_auth_core::testing::{KeyPair, TokenMinter};
+use clerk_auth_core::testing::{KeyPair, TestRequest, TokenMinter};
+use clerk_auth_core::{Options, OwnedRequest};
 
 /// CPU time of the calling thread (`CLOCK_THREAD_CPUTIME_ID`, exact to the nanosecond;
 /// `/proc/thread-self/schedstat` advances only at the scheduler's ticks on these machines, 4 ms:
@@ -99,4 +100,25 @@ impl<'k> Pool<'k> {
         self.tokens.extend(odd);
         self.minting += start.elapsed();
     }
+}
+
+/// Options verifying `keys`' tokens without network (a PEM key), the defaults otherwise.
+pub(crate) fn pem_options(keys: &KeyPair) -> Options {
+    Options::builder()
+        .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+        .secret_key("sk_live_bench")
+        .jwt_key(keys.public_pem())
+        .build()
+        .expect("bench options")
+}
+
+/// A browser-like API request carrying `token` as a Bearer token.
+pub(crate) fn bearer_request(token: &str) -> OwnedRequest {
+    TestRequest::get("https://app.example.com/api/me")
+        .header("host", "app.example.com")
+        .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench")
+        .header("accept", "application/json")
+        .header("accept-encoding", "gzip, br")
+        .header("authorization", format!("Bearer {token}"))
+        .build()
 }
