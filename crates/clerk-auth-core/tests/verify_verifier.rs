@@ -162,6 +162,9 @@ fn the_cache_is_keyed_by_the_exact_token() {
         "{h}.{}.{sig}",
         b64(minter().subject("user_admin").claims_json().to_string())
     );
+    // Same length and same end as the cached token: the cache hashes only those, so this is
+    // the lookup that must compare the whole text.
+    assert_eq!(forged.len(), token.len());
     assert_eq!(reason(v.verify_token(&forged)), R::TokenInvalidSignature);
     assert_eq!(
         reason(v.verify_token(&format!("{token} "))),

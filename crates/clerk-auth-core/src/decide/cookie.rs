@@ -290,7 +290,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             )));
         }
         // Step 10: issued before the client's last update.
-        if let Some(iat) = decoded.claim("iat").and_then(serde_json::Value::as_f64) {
+        if let Some(iat) = decoded.claim_f64("iat") {
             self.note("§2.3 step 10", || {
                 let verdict = if iat < ctx.client_uat() as f64 {
                     "issued before the client's last update: handshake"
@@ -327,10 +327,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
             }
         };
         // Step 12.
-        if verified
-            .jwt
-            .claim("azp")
-            .is_none_or(|v| v.as_str().is_none_or(str::is_empty))
+        if verified.jwt.claim_str("azp").is_none_or(str::is_empty)
             && self
                 .options
                 .diagnostics()

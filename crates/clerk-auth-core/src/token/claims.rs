@@ -167,11 +167,6 @@ pub(crate) fn decimal_low_bits(digits: &str, k: usize) -> Option<Vec<bool>> {
     )
 }
 
-/// Whether `v` is the JSON number 2 (Clerk's `claims.v === 2`).
-pub(crate) fn is_v2(v: Option<&Value>) -> bool {
-    v.and_then(Value::as_f64).is_some_and(|v| v == 2.0)
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

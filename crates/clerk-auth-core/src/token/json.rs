@@ -32,63 +32,146 @@ pub(super) fn invalid(
     TokenVerificationError::new(TokenVerificationErrorReason::TokenInvalid, message)
 }
 
-/// One decoded JSON object: the members named in `names` parsed in one pass (no map, no key
-/// copies), and the whole object as a [`Map`], built only when asked for.
+/// A known member as read at decode time: small (24 bytes), so that a decoded token is cheap to
+/// build and to move; strings and numbers are made into [`Value`]s only when asked for as one.
+#[derive(Clone, Debug, Default)]
+pub(super) enum Member {
+    /// Not in the object.
+    #[default]
+    Absent,
+    /// A string without escapes, not copied: its byte range in the [`Jwt`](super::Jwt)'s text.
+    Str(u32, u32),
+    /// A number.
+    Num(serde_json::Number),
+    /// Anything else (strings with escapes, booleans, `null`, arrays, objects).
+    Value(Box<Value>),
+}
+
+impl Member {
+    /// The member holding `value` (from a parsed map).
+    fn of(value: &Value) -> Self {
+        match value {
+            Value::Number(n) => Self::Num(n.clone()),
+            other => Self::Value(Box::new(other.clone())),
+        }
+    }
+}
+
+/// One decoded JSON object: the members named in `names` read in one pass (strings without
+/// escapes are not copied: they stay in the token's text), and the whole object as a [`Map`],
+/// built only when asked for.
 #[derive(Clone)]
 pub(super) struct Segment<const N: usize> {
-    /// `known[i]`: the (last) member named `names[i]`, as the whole map would hold it.
-    /// Boxed: a [`Jwt`](super::Jwt) is moved around, and this array is most of its size.
-    known: Box<[Option<Value>; N]>,
+    /// `members[i]`: the (last) member named `names[i]`, as the whole map would hold it.
+    members: [Member; N],
+    /// The [`Member::Str`] and [`Member::Num`] members as [`Value`]s, made on first ask for one
+    /// as a `&Value` (the verification and the decision ask for them as `&str` and `f64`).
+    made: OnceLock<Box<[OnceLock<Value>; N]>>,
     /// The whole object, parsed from `range` of the raw token on first use.
     pub(super) map: OnceLock<Map<String, Value>>,
     /// Where the segment's base64url text is in the raw token.
     pub(super) range: (usize, usize),
+    /// Where the decoded JSON is in the [`Jwt`](super::Jwt)'s text (empty when the general
+    /// path read it: it is then not kept).
+    pub(super) json: (usize, usize),
 }
 
 impl<const N: usize> Segment<N> {
-    /// Decodes and parses the segment `raw[range]`.
+    /// Decodes and parses the segment `raw[range]`; on the common path the decoded JSON is
+    /// appended to `text`, where the members' strings then point.
     pub(super) fn decode(
         raw: &str,
         range: (usize, usize),
         names: &'static [&'static str; N],
         index: fn(&str) -> Option<usize>,
         what: &str,
+        text: &mut String,
     ) -> Result<Self, TokenVerificationError> {
-        let text = raw.get(range.0..range.1).unwrap_or_default();
+        let mut segment = Self {
+            members: std::array::from_fn(|_| Member::Absent),
+            made: OnceLock::new(),
+            map: OnceLock::new(),
+            range,
+            json: (0, 0),
+        };
+        let b64 = raw.get(range.0..range.1).unwrap_or_default();
         with_scratch(|buf| {
-            let bytes = decode_segment(text, what, buf)?;
+            let bytes = decode_segment(b64, what, buf)?;
             // The common case: an object of valid UTF-8, read straight into the known members.
             // Every other member is checked exactly as a `Value` would be, and dropped.
-            if let Some(known) = parse_known(bytes, index) {
-                return Ok(Self {
-                    known,
-                    map: OnceLock::new(),
-                    range,
-                });
+            if let Ok(json) = std::str::from_utf8(bytes) {
+                let base = text.len();
+                if parse_known(json, base, index, &mut segment.members) {
+                    text.push_str(json);
+                    segment.json = (base, text.len());
+                    return Ok(());
+                }
             }
             // Anything else: the whole map, as before, and the known members taken from it.
             let map = parse_object(bytes, what)?;
-            let known = Box::new(std::array::from_fn(|i| map.get(names[i]).cloned()));
-            Ok(Self {
-                known,
-                map: OnceLock::from(map),
-                range,
-            })
-        })
+            for (member, name) in segment.members.iter_mut().zip(names) {
+                *member = map.get(*name).map_or(Member::Absent, Member::of);
+            }
+            segment.map = OnceLock::from(map);
+            Ok(())
+        })?;
+        Ok(segment)
     }
 
-    /// The member `name`, given its index in the names (`None` when not a known member).
+    /// The member `name`, given its index in the names (`None` when not a known member);
+    /// `text` is the [`Jwt`](super::Jwt)'s text.
     pub(super) fn get(
         &self,
-        raw: &str,
+        text: &str,
         index: Option<usize>,
         name: &str,
         what: &str,
     ) -> Option<&Value> {
-        match index {
-            Some(i) => self.known.get(i).and_then(Option::as_ref),
-            None => self.map(raw, what).get(name),
+        let Some(i) = index else {
+            return self.map(text, what).get(name);
+        };
+        let member = self.members.get(i)?;
+        let made = |member: &Member| match member {
+            Member::Str(start, end) => Value::String(
+                text.get(*start as usize..*end as usize)
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            Member::Num(n) => Value::Number(n.clone()),
+            Member::Absent | Member::Value(_) => Value::Null,
+        };
+        match member {
+            Member::Absent => None,
+            Member::Value(value) => Some(value),
+            Member::Str(..) | Member::Num(_) => {
+                let slots = self
+                    .made
+                    .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+                Some(slots.get(i)?.get_or_init(|| made(member)))
+            }
         }
+    }
+
+    /// The member at `index` as a string, if it is one (no [`Value`] is made).
+    pub(super) fn get_str<'t>(&'t self, text: &'t str, index: usize) -> Option<&'t str> {
+        match self.members.get(index)? {
+            Member::Str(start, end) => text.get(*start as usize..*end as usize),
+            Member::Value(value) => value.as_str(),
+            Member::Absent | Member::Num(_) => None,
+        }
+    }
+
+    /// The member at `index` as a number (as [`Value::as_f64`] reads it), if it is one.
+    pub(super) fn get_f64(&self, index: usize) -> Option<f64> {
+        match self.members.get(index)? {
+            Member::Num(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// Whether the member at `index` is present.
+    pub(super) fn has(&self, index: usize) -> bool {
+        !matches!(self.members.get(index), None | Some(Member::Absent))
     }
 
     /// The whole object (parsed again from the token on first use; it parsed at decode time).
@@ -155,57 +238,144 @@ fn parse_object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, TokenVer
     }
 }
 
-/// The members named in `names` of the JSON object `bytes`, in one pass, when `bytes` parses
-/// from the slice into a map (`None` otherwise: the caller then takes the general path).
+/// Reads the members named in `names` of the JSON object `json` into `members`, in one pass;
+/// false when it does not parse into a map (the caller then takes the general path). `base` is
+/// where `json` will start in the token's text.
 ///
 /// Every member is parsed as a [`Value`] would be (`deserialize_any`, so the same numbers,
 /// strings and nesting are accepted); unknown ones are not kept. A repeated name keeps its last
 /// value, as the map does.
 fn parse_known<const N: usize>(
-    bytes: &[u8],
+    json: &str,
+    base: usize,
     index: fn(&str) -> Option<usize>,
-) -> Option<Box<[Option<Value>; N]>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let known = serde::de::DeserializeSeed::deserialize(KnownSeed::<N>(index), &mut de).ok()?;
-    de.end().ok()?;
-    Some(known)
+    members: &mut [Member; N],
+) -> bool {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let origin = Origin {
+        start: json.as_ptr() as usize,
+        base,
+    };
+    let seed = KnownSeed {
+        index,
+        origin,
+        members,
+    };
+    serde::de::DeserializeSeed::deserialize(seed, &mut de).is_ok() && de.end().is_ok()
+}
+
+/// Where the parsed JSON starts in memory, and where it will start in the token's text.
+#[derive(Clone, Copy)]
+struct Origin {
+    start: usize,
+    base: usize,
 }
 
 /// Deserializes a JSON object into its members named in the names.
-struct KnownSeed<const N: usize>(fn(&str) -> Option<usize>);
+struct KnownSeed<'m, const N: usize> {
+    index: fn(&str) -> Option<usize>,
+    origin: Origin,
+    members: &'m mut [Member; N],
+}
 
-impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KnownSeed<N> {
-    type Value = Box<[Option<Value>; N]>;
+impl<'de, const N: usize> serde::de::DeserializeSeed<'de> for KnownSeed<'_, N> {
+    type Value = ();
 
-    fn deserialize<D: serde::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
         deserializer.deserialize_map(self)
     }
 }
 
-impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<N> {
-    type Value = Box<[Option<Value>; N]>;
+impl<'de, const N: usize> serde::de::Visitor<'de> for KnownSeed<'_, N> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(
-        self,
-        mut access: A,
-    ) -> Result<Self::Value, A::Error> {
-        let mut known: Box<[Option<Value>; N]> = Box::new(std::array::from_fn(|_| None));
-        while let Some(index) = access.next_key_seed(KeyIndex(self.0))? {
-            match index.and_then(|i| known.get_mut(i)) {
-                Some(slot) => *slot = Some(access.next_value::<Value>()?),
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        while let Some(index) = access.next_key_seed(KeyIndex(self.index))? {
+            match index.and_then(|i| self.members.get_mut(i)) {
+                Some(slot) => *slot = access.next_value_seed(MemberSeed(self.origin))?,
                 None => {
                     access.next_value::<Skip>()?;
                 }
             }
         }
-        Ok(known)
+        Ok(())
+    }
+}
+
+/// One known member's value: a string without escapes as its range, a number as itself,
+/// anything else as the [`Value`] it parses to.
+struct MemberSeed(Origin);
+
+impl<'de> serde::de::DeserializeSeed<'de> for MemberSeed {
+    type Value = Member;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for MemberSeed {
+    type Value = Member;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Member, E> {
+        // Borrowed from the JSON text itself (serde_json borrows exactly the strings without
+        // escapes): its offset there, moved to where the text will be kept.
+        let Origin { start, base } = self.0;
+        let from = base + (v.as_ptr() as usize).wrapping_sub(start);
+        match (u32::try_from(from), u32::try_from(from + v.len())) {
+            (Ok(from), Ok(to)) => Ok(Member::Str(from, to)),
+            _ => self.visit_str(v),
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Member, E> {
+        Ok(Member::Value(Box::new(Value::String(v.to_owned()))))
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Member, E> {
+        Ok(Member::Value(Box::new(Value::String(v))))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Member, E> {
+        Ok(Member::Value(Box::new(Value::Bool(v))))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Member, E> {
+        Ok(Member::Num(v.into()))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Member, E> {
+        Ok(Member::Num(v.into()))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Member, E> {
+        Ok(serde_json::Number::from_f64(v)
+            .map_or_else(|| Member::Value(Box::new(Value::Null)), Member::Num))
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Member, E> {
+        Ok(Member::Value(Box::new(Value::Null)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Member, A::Error> {
+        let de = serde::de::value::SeqAccessDeserializer::new(seq);
+        <Value as serde::Deserialize>::deserialize(de).map(|v| Member::Value(Box::new(v)))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Member, A::Error> {
+        let de = serde::de::value::MapAccessDeserializer::new(map);
+        <Value as serde::Deserialize>::deserialize(de).map(|v| Member::Value(Box::new(v)))
     }
 }
 

@@ -7,6 +7,7 @@ use std::fmt;
 
 use base64::Engine;
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 
 pub use super::json::MAX_JSON_DEPTH;
 use super::json::{decode_segment, invalid, members_distinct, with_scratch, Segment, B64URL};
@@ -22,11 +23,15 @@ const FORM_MESSAGE: &str = "Invalid JWT form. A JWT consists of three parts sepa
 /// `Debug` never shows the raw token or the signature.
 #[derive(Clone)]
 pub struct Jwt {
-    raw: Box<str>,
+    /// The token as received, then the decoded header and payload JSON when they were read
+    /// straight (their strings without escapes point here): one allocation for all the text.
+    text: String,
+    raw_len: usize,
     signing_input_len: usize,
     header: Segment<HEADER_LEN>,
     claims: Segment<CLAIMS_LEN>,
-    signature: Vec<u8>,
+    /// Inline up to RSA-2048's 256 bytes (Clerk's keys), on the heap beyond.
+    signature: SmallVec<[u8; 256]>,
 }
 
 /// The header parameters read on the verification and decision paths.
@@ -108,7 +113,17 @@ impl Jwt {
         else {
             return Err(invalid(FORM_MESSAGE));
         };
-        let header = Segment::decode(token, (0, h.len()), &HEADER_NAMES, header_index, "header")?;
+        // The token, then at most 3/4 of its first two segments' length as decoded JSON.
+        let mut text = String::with_capacity(token.len() + (h.len() + p.len()) / 4 * 3 + 3);
+        text.push_str(token);
+        let header = Segment::decode(
+            token,
+            (0, h.len()),
+            &HEADER_NAMES,
+            header_index,
+            "header",
+            &mut text,
+        )?;
         let p_start = h.len() + 1;
         let claims = Segment::decode(
             token,
@@ -116,12 +131,12 @@ impl Jwt {
             &CLAIM_NAMES,
             claim_index,
             "payload",
+            &mut text,
         )?;
-        let signature = B64URL
-            .decode(s)
-            .map_err(|_| invalid("Invalid JWT signature could not be decoded."))?;
+        let signature = decode_signature(s)?;
         Ok(Self {
-            raw: token.into(),
+            text,
+            raw_len: token.len(),
             signing_input_len: h.len() + 1 + p.len(),
             header,
             claims,
@@ -133,14 +148,14 @@ impl Jwt {
     ///
     /// Built on first use: prefer [`header_param`](Self::header_param) for single parameters.
     pub fn header(&self) -> &Map<String, Value> {
-        self.header.map(&self.raw, "header")
+        self.header.map(self.as_str(), "header")
     }
 
     /// The payload's claims.
     ///
     /// Built on first use: prefer [`claim`](Self::claim) for single claims.
     pub fn claims(&self) -> &Map<String, Value> {
-        self.claims.map(&self.raw, "payload")
+        self.claims.map(self.as_str(), "payload")
     }
 
     /// Serializes the claims exactly as [`claims`](Self::claims) serializes, without building
@@ -154,8 +169,18 @@ impl Jwt {
         if let Some(map) = self.claims.map.get() {
             return serde::Serialize::serialize(map, serializer);
         }
+        // The JSON kept at decode time: no second base64 decoding.
+        let (start, end) = self.claims.json;
+        if let Some(json) = self.text.get(start..end).filter(|j| !j.is_empty()) {
+            return if members_distinct(json.as_bytes()) {
+                let mut de = serde_json::Deserializer::from_str(json);
+                serde_transcode::transcode(&mut de, serializer)
+            } else {
+                serde::Serialize::serialize(self.claims(), serializer)
+            };
+        }
         let (start, end) = self.claims.range;
-        let text = self.raw.get(start..end).unwrap_or_default();
+        let text = self.as_str().get(start..end).unwrap_or_default();
         let outcome = with_scratch(move |buf| match decode_segment(text, "payload", buf) {
             Ok(bytes) if members_distinct(bytes) => {
                 let mut de = serde_json::Deserializer::from_slice(bytes);
@@ -172,23 +197,45 @@ impl Jwt {
     /// A header parameter, if present (the same value as `header().get(name)`).
     pub fn header_param(&self, name: &str) -> Option<&Value> {
         self.header
-            .get(&self.raw, header_index(name), name, "header")
+            .get(&self.text, header_index(name), name, "header")
     }
 
     /// A claim, if present (the same value as `claims().get(name)`).
     pub fn claim(&self, name: &str) -> Option<&Value> {
         self.claims
-            .get(&self.raw, claim_index(name), name, "payload")
+            .get(&self.text, claim_index(name), name, "payload")
     }
 
     /// A header parameter as a string, if it is one.
     pub fn header_str(&self, name: &str) -> Option<&str> {
-        self.header_param(name).and_then(Value::as_str)
+        match header_index(name) {
+            Some(i) => self.header.get_str(&self.text, i),
+            None => self.header_param(name).and_then(Value::as_str),
+        }
     }
 
     /// A claim as a string, if it is one.
     pub fn claim_str(&self, name: &str) -> Option<&str> {
-        self.claim(name).and_then(Value::as_str)
+        match claim_index(name) {
+            Some(i) => self.claims.get_str(&self.text, i),
+            None => self.claim(name).and_then(Value::as_str),
+        }
+    }
+
+    /// A claim as a number (as [`Value::as_f64`] reads it), if it is one.
+    pub(crate) fn claim_f64(&self, name: &str) -> Option<f64> {
+        match claim_index(name) {
+            Some(i) => self.claims.get_f64(i),
+            None => self.claim(name).and_then(Value::as_f64),
+        }
+    }
+
+    /// Whether the header has the parameter `name` (no value is made).
+    pub(crate) fn has_header_param(&self, name: &str) -> bool {
+        match header_index(name) {
+            Some(i) => self.header.has(i),
+            None => self.header_param(name).is_some(),
+        }
     }
 
     /// The header's `alg`, if it is a string.
@@ -208,7 +255,10 @@ impl Jwt {
 
     /// The bytes the signature covers: `base64url(header) "." base64url(payload)` as received.
     pub fn signing_input(&self) -> &[u8] {
-        &self.raw.as_bytes()[..self.signing_input_len]
+        self.text
+            .as_bytes()
+            .get(..self.signing_input_len)
+            .unwrap_or_default()
     }
 
     /// The decoded signature bytes.
@@ -218,8 +268,24 @@ impl Jwt {
 
     /// The token as received. Handle with care: it is a bearer credential.
     pub fn as_str(&self) -> &str {
-        &self.raw
+        self.text.get(..self.raw_len).unwrap_or_default()
     }
+}
+
+/// The signature segment's bytes: inline when they fit (no allocation for RSA-2048).
+fn decode_signature(segment: &str) -> Result<SmallVec<[u8; 256]>, TokenVerificationError> {
+    let undecodable = || invalid("Invalid JWT signature could not be decoded.");
+    // A segment of up to 344 characters decodes to at most 258 bytes: on the stack first.
+    let mut inline = [0u8; 258];
+    if segment.len() <= 344 {
+        if let Ok(len) = B64URL.decode_slice(segment, &mut inline) {
+            return Ok(SmallVec::from_slice(inline.get(..len).unwrap_or_default()));
+        }
+    }
+    B64URL
+        .decode(segment)
+        .map(SmallVec::from_vec)
+        .map_err(|_| undecodable())
 }
 
 impl fmt::Debug for Jwt {
@@ -351,17 +417,28 @@ mod tests {
             b"{\"sub\":\"u\",\"bad\":\"\xff\xfe\",\"iat\":-1.5}",
             b"{\"\xffsub\":\"u\",\"sub\":\"\\u0073\"}",
             br#"{"s\u0075b":"escaped","nested":{"a":[[],{}],"b":"\u00e9"}}"#,
+            br#"{"sub":"pla\u0069n","exp":-0,"nbf":1.5e3,"iat":18446744073709551615,"v":2.0}"#,
+            br#"{"sub":"","azp":"\/x","exp":"1","iat":null,"act":{"sub":"a"},"fva":[1,-1]}"#,
         ] {
             let t = format!("{h}.{}.AA", b64_bytes(payload));
             let jwt = Jwt::decode(&t).unwrap();
+            // The string and number readers agree with the values, asked before and after them.
+            let fresh = Jwt::decode(&t).unwrap();
             for name in CLAIM_NAMES
                 .iter()
                 .chain(["other", "bad", "nested", "x"].iter())
             {
+                let (as_str, as_f64) = (fresh.claim_str(name), fresh.claim_f64(name));
                 assert_eq!(jwt.claim(name), jwt.claims().get(*name), "{name}");
+                assert_eq!(as_str, jwt.claim(name).and_then(Value::as_str), "{name}");
+                assert_eq!(as_f64, jwt.claim(name).and_then(Value::as_f64), "{name}");
+                assert_eq!(fresh.claim_str(name), as_str, "{name}");
             }
             for name in HEADER_NAMES.iter().chain(["x"].iter()) {
+                let (as_str, has) = (fresh.header_str(name), fresh.has_header_param(name));
                 assert_eq!(jwt.header_param(name), jwt.header().get(*name), "{name}");
+                assert_eq!(as_str, jwt.header_param(name).and_then(Value::as_str));
+                assert_eq!(has, jwt.header_param(name).is_some(), "{name}");
             }
             assert_eq!(jwt.alg(), Some("RS384"));
         }
@@ -393,6 +470,23 @@ mod tests {
         ] {
             let t = format!("{h}.{}.AA", b64(payload));
             assert!(Jwt::decode(&t).is_err(), "{payload}");
+        }
+    }
+
+    #[test]
+    fn signatures_of_any_length_decode() {
+        let h = b64(r#"{"alg":"RS512"}"#);
+        let p = b64(r#"{"sub":"u"}"#);
+        // RSA-2048 (inline), RSA-4096 (on the heap), and around the inline size.
+        for len in [0, 1, 255, 256, 257, 258, 259, 512, 1024] {
+            let signature: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            let jwt = Jwt::decode(&format!("{h}.{p}.{}", b64_bytes(&signature))).unwrap();
+            assert_eq!(jwt.signature(), &signature[..], "{len}");
+        }
+        // Bad base64 in a short and in a long signature.
+        for bad in ["A".to_owned(), format!("{}A", "AAAA".repeat(100))] {
+            let err = Jwt::decode(&format!("{h}.{p}.{bad}")).unwrap_err();
+            assert_eq!(err.reason, TokenVerificationErrorReason::TokenInvalid);
         }
     }
 

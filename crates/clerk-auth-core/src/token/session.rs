@@ -8,9 +8,7 @@ use std::sync::Arc;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
-use super::claims::{
-    decode_org_permissions, is_truthy, is_v2, split_by_scope, truthy_str, ClaimsError,
-};
+use super::claims::{decode_org_permissions, is_truthy, split_by_scope, truthy_str, ClaimsError};
 use super::jwt::Jwt;
 use super::kind::TokenType;
 
@@ -56,9 +54,9 @@ impl SessionAuth {
     /// present but not a string.
     pub fn from_jwt(jwt: Arc<Jwt>) -> Result<Self, ClaimsError> {
         let claim = |name: &str| jwt.claim(name);
-        let string = |name: &str| claim(name).and_then(Value::as_str).map(str::to_owned);
+        let string = |name: &str| jwt.claim_str(name).map(str::to_owned);
 
-        let (org_id, org_role, org_slug, org_permissions) = if is_v2(claim("v")) {
+        let (org_id, org_role, org_slug, org_permissions) = if jwt.claim_f64("v") == Some(2.0) {
             let o = claim("o");
             if is_truthy(o) {
                 let obj = o.and_then(Value::as_object);
@@ -69,7 +67,12 @@ impl SessionAuth {
                     .filter(|v| is_truthy(Some(v)))
                     .and_then(crate::js::scalar_string)
                     .map(|r| format!("org:{r}"));
-                let features = match truthy_str(claim("fea"), "fea")? {
+                // As a string first: no `Value` is made for it.
+                let fea = match jwt.claim_str("fea") {
+                    Some(fea) => Some(fea).filter(|f| !f.is_empty()),
+                    None => truthy_str(claim("fea"), "fea")?,
+                };
+                let features = match fea {
                     Some(fea) => split_by_scope(fea, "fea")?.org,
                     None => Vec::new(),
                 };

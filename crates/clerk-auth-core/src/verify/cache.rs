@@ -43,16 +43,36 @@ pub(crate) struct VerifiedCache {
 #[derive(Clone)]
 struct TokenKey(Arc<Jwt>);
 
-impl std::borrow::Borrow<str> for TokenKey {
-    fn borrow(&self) -> &str {
-        self.0.as_str()
-    }
+/// A token looked up by its text.
+struct TokenRef<'a>(&'a str);
+
+/// How the cache hashes a token: its length and its last [`HASHED_TAIL`] bytes, the end of the
+/// signature, rather than the whole text (about 1 KB, hashed on every lookup and insert). Only
+/// verified tokens become entries, and no client can choose the signature of one, so no client
+/// can make many entries share a hash; a forged token whose end matches an entry's costs one
+/// more comparison of the two texts.
+fn hash_token<H: std::hash::Hasher>(token: &str, state: &mut H) {
+    let bytes = token.as_bytes();
+    state.write_usize(bytes.len());
+    state.write(
+        bytes
+            .get(bytes.len().saturating_sub(HASHED_TAIL)..)
+            .unwrap_or_default(),
+    );
 }
+
+/// Bytes of a token's end that its hash covers (24 bytes of signature).
+const HASHED_TAIL: usize = 32;
 
 impl std::hash::Hash for TokenKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // As `str` hashes: lookups are by `&str`.
-        self.0.as_str().hash(state);
+        hash_token(self.0.as_str(), state);
+    }
+}
+
+impl std::hash::Hash for TokenRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        hash_token(self.0, state);
     }
 }
 
@@ -63,6 +83,12 @@ impl PartialEq for TokenKey {
 }
 
 impl Eq for TokenKey {}
+
+impl quick_cache::Equivalent<TokenKey> for TokenRef<'_> {
+    fn equivalent(&self, key: &TokenKey) -> bool {
+        self.0 == key.0.as_str()
+    }
+}
 
 impl VerifiedCache {
     /// An empty cache holding at most `capacity` tokens.
@@ -75,7 +101,7 @@ impl VerifiedCache {
 
     /// The entry for exactly `token`, if verified before.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
-        self.cache.get(token)
+        self.cache.get(&TokenRef(token))
     }
 
     /// Records a verified token.

@@ -70,16 +70,17 @@ pub(super) fn check_header_type(
     jwt: &Jwt,
     allowed: Option<&[String]>,
 ) -> Result<(), TokenVerificationError> {
-    let typ = jwt.header_param("typ");
-    let ok = match (typ, allowed) {
-        (None, None) => true,
-        (Some(Value::String(t)), None) => t == "JWT",
-        (Some(Value::String(t)), Some(list)) => list.iter().any(|a| a == t),
-        _ => false,
+    // As strings first: no `Value` is made unless the check fails.
+    let ok = match (jwt.header_str("typ"), allowed) {
+        (None, None) => !jwt.has_header_param("typ"),
+        (Some(t), None) => t == "JWT",
+        (Some(t), Some(list)) => list.iter().any(|a| a == t),
+        (None, Some(_)) => false,
     };
     if ok {
         return Ok(());
     }
+    let typ = jwt.header_param("typ");
     let expected = match allowed {
         None => "JWT".to_owned(),
         Some(list) => list.join(", "),
@@ -95,14 +96,14 @@ pub(super) fn check_header_type(
 
 /// `assertHeaderAlgorithm`.
 pub(super) fn check_header_algorithm(jwt: &Jwt) -> Result<(), TokenVerificationError> {
-    let alg = jwt.header_param("alg");
-    if alg
-        .and_then(Value::as_str)
+    if jwt
+        .header_str("alg")
         .and_then(JwsAlgorithm::from_name)
         .is_some()
     {
         return Ok(());
     }
+    let alg = jwt.header_param("alg");
     Err(ensure_clerk_jwt(
         TokenVerificationErrorReason::TokenInvalidAlgorithm,
         format!(
@@ -114,6 +115,9 @@ pub(super) fn check_header_algorithm(jwt: &Jwt) -> Result<(), TokenVerificationE
 
 /// `assertSubClaim`.
 pub(super) fn check_sub(jwt: &Jwt) -> Result<(), TokenVerificationError> {
+    if jwt.claim_str("sub").is_some() {
+        return Ok(());
+    }
     match jwt.claim("sub") {
         Some(Value::String(_)) => Ok(()),
         sub => Err(ensure_clerk_jwt(
@@ -183,14 +187,14 @@ pub(super) fn check_authorized_parties(
     if authorized_parties.is_empty() {
         return Ok(());
     }
-    let azp = jwt.claim("azp");
-    let ok = match azp {
-        Some(Value::String(s)) => !s.is_empty() && authorized_parties.iter().any(|p| p == s),
-        _ => false,
+    let ok = match jwt.claim_str("azp") {
+        Some(s) => !s.is_empty() && authorized_parties.iter().any(|p| p == s),
+        None => false,
     };
     if ok {
         return Ok(());
     }
+    let azp = jwt.claim("azp");
     Err(error(
         TokenVerificationErrorReason::TokenInvalidAuthorizedParties,
         format!(
@@ -214,16 +218,17 @@ impl TimeClaims {
     /// Reads and type-checks the time claims (§3.3 steps 7-9, type part), in Clerk's order
     /// interleaved with the time checks, so the first failing check is the one reported.
     fn check_claims(jwt: &Jwt, now_ms: f64, skew_ms: f64) -> Result<Self, TokenVerificationError> {
-        let exp_ms = match jwt.claim("exp") {
-            Some(Value::Number(n)) => seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)),
-            exp => {
+        let exp_ms = match jwt.claim_f64("exp") {
+            Some(exp) => seconds_to_ms(exp),
+            None => {
+                let exp = jwt.claim("exp");
                 return Err(ensure_clerk_jwt(
                     TokenVerificationErrorReason::TokenVerificationFailed,
                     format!(
                         "Invalid JWT expiry date claim (exp) {}. Expected number.",
                         text::json(exp)
                     ),
-                ))
+                ));
             }
         };
         check_exp(exp_ms, now_ms, skew_ms)?;
@@ -260,6 +265,9 @@ pub(super) fn optional_time(
     name: &str,
     what: &str,
 ) -> Result<Option<f64>, TokenVerificationError> {
+    if let Some(seconds) = jwt.claim_f64(name) {
+        return Ok(Some(seconds_to_ms(seconds)));
+    }
     match jwt.claim(name) {
         None => Ok(None),
         Some(Value::Number(n)) => Ok(Some(seconds_to_ms(n.as_f64().unwrap_or(f64::NAN)))),
@@ -338,10 +346,10 @@ pub(super) fn check_issuer(jwt: &Jwt, issuer: Option<&str>) -> Result<(), TokenV
     let Some(expected) = issuer else {
         return Ok(());
     };
-    let iss = jwt.claim("iss");
-    if iss.and_then(Value::as_str) == Some(expected) {
+    if jwt.claim_str("iss") == Some(expected) {
         return Ok(());
     }
+    let iss = jwt.claim("iss");
     Err(ensure_clerk_jwt(
         TokenVerificationErrorReason::TokenInvalid,
         format!(

@@ -340,12 +340,15 @@ fn kid_mismatch(kid: &str) -> TokenVerificationError {
 
 /// The header `kid` as JavaScript's `String(kid)` would give it (`undefined` when absent): Clerk
 /// looks keys up by that string.
-fn kid_string(jwt: &Jwt) -> String {
+fn kid_string(jwt: &Jwt) -> std::borrow::Cow<'_, str> {
+    if let Some(kid) = jwt.kid() {
+        return kid.into();
+    }
     match jwt.header_param("kid") {
-        None => "undefined".to_owned(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) => "null".to_owned(),
-        Some(Value::Object(_)) => "[object Object]".to_owned(),
+        None => "undefined".into(),
+        Some(Value::String(s)) => s.as_str().into(),
+        Some(Value::Null) => "null".into(),
+        Some(Value::Object(_)) => "[object Object]".into(),
         Some(Value::Array(items)) => items
             .iter()
             .map(|v| match v {
@@ -354,8 +357,9 @@ fn kid_string(jwt: &Jwt) -> String {
                 other => other.to_string(),
             })
             .collect::<Vec<_>>()
-            .join(","),
-        Some(other) => other.to_string(),
+            .join(",")
+            .into(),
+        Some(other) => other.to_string().into(),
     }
 }
 
