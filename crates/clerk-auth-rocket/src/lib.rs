@@ -74,7 +74,8 @@
 //! On ignite, the fairing runs the core's [self-check](mod@clerk_auth_core::self_check) on a
 //! blocking thread: it proves the configuration, fetches Clerk's key set (so the first requests
 //! find the keys cached) and logs each finding, naming the environment variable to fix (through
-//! `tracing`, target `clerk_auth`, and through Rocket's logger). Only what makes authentication
+//! `tracing`, target `clerk_auth`, and through Rocket's logger when no `tracing` subscriber
+//! takes it). Only what makes authentication
 //! impossible aborts the launch: a configuration that does not build, or a secret key the
 //! Backend API refuses (`CLERK_SECRET_KEY`). Anything else, say a key set that cannot be fetched
 //! right now (`CLERK_API_URL`), is a loud warning: Rocket launches, requests with session tokens
