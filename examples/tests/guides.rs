@@ -3,6 +3,9 @@
 //! who copies the block and then the code gets a crate that compiles; the snippets themselves
 //! are compiled as doctests (see each crate's `lib.rs`), and show all of their code: no line is
 //! hidden from the reader, who would paste the snippet without it.
+//!
+//! The rustdoc beside them cites no section of the unpublished specification (`§…`): a reader
+//! cannot look it up.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -157,6 +160,64 @@ fn the_check_sees_hidden_lines_but_not_attributes() {
     assert_eq!(
         hidden_lines(code),
         ["# use std::sync::Arc;", "#", "    # let _ = A;"]
+    );
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The doc-comment lines (`///`, `//!`) of `source` that cite a section (`§`): the specification
+/// they would point to is not published, so rustdoc says what Clerk's SDK does instead. Plain
+/// `//` comments, for maintainers, may cite it.
+fn section_citations(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            (line.starts_with("///") || line.starts_with("//!")) && line.contains('§')
+        })
+        .collect()
+}
+
+#[test]
+fn no_rustdoc_cites_an_unpublished_section() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
+    assert!(files.len() >= 50, "only {} source files", files.len());
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            section_citations(&text)
+                .into_iter()
+                .map(|line| format!("{}: {}", path.display(), line.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_citation_check_reads_doc_comments_only() {
+    let source = "//! Cookies (§1.4).\n// Spec §1.5.\nfn f() {}\n    /// The suffix (§1.3).\n";
+    assert_eq!(
+        section_citations(source),
+        ["//! Cookies (§1.4).", "    /// The suffix (§1.3)."]
     );
 }
 
