@@ -1,7 +1,11 @@
 //! The guides are paste-ready: every crate a guide's Rust snippets name is in one of that
 //! guide's dependency blocks (```toml with `[dependencies]` or `[dev-dependencies]`). A reader
 //! who copies the block and then the code gets a crate that compiles; the snippets themselves
-//! are compiled as doctests (see each crate's `lib.rs`).
+//! are compiled as doctests (see each crate's `lib.rs`), and show all of their code: no line is
+//! hidden from the reader, who would paste the snippet without it.
+//!
+//! The rustdoc beside them cites no section of the unpublished specification (`§…`): a reader
+//! cannot look it up.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeSet;
@@ -57,15 +61,6 @@ fn dependencies(blocks: &[Block<'_>]) -> BTreeSet<String> {
 
 /// The crates a Rust snippet names but the dependency blocks lack.
 fn missing(code: &str, deps: &BTreeSet<String>) -> BTreeSet<String> {
-    // Hidden doctest lines are part of what compiles; a reader pastes them too when needed.
-    let code: String = code
-        .lines()
-        .map(|l| {
-            l.strip_prefix("# ")
-                .unwrap_or(if l == "#" { "" } else { l })
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
     let use_stmt = Regex::new(r"\buse\s+([^;]+);").unwrap();
     let ident = Regex::new(r"[A-Za-z_][A-Za-z0-9_]*").unwrap();
     let local = Regex::new(
@@ -76,14 +71,14 @@ fn missing(code: &str, deps: &BTreeSet<String>) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = LANGUAGE.iter().map(|s| (*s).to_owned()).collect();
     known.extend(deps.iter().cloned());
     let mut defined = BTreeSet::new();
-    for u in use_stmt.captures_iter(&code) {
+    for u in use_stmt.captures_iter(code) {
         // Everything a `use` brings in may root a path later (`web::get`, `header::HOST`);
         // the `use`'s own first segment must be a crate.
         let names: Vec<&str> = ident.find_iter(&u[1]).map(|m| m.as_str()).collect();
         defined.extend(names.iter().skip(1).map(|s| (*s).to_owned()));
     }
-    defined.extend(local.captures_iter(&code).map(|c| c[1].to_owned()));
-    root.captures_iter(&code)
+    defined.extend(local.captures_iter(code).map(|c| c[1].to_owned()));
+    root.captures_iter(code)
         .map(|c| c[1].to_owned())
         .filter(|r| !known.contains(r) && !defined.contains(r))
         .collect()
@@ -120,6 +115,110 @@ fn every_crate_a_guide_names_is_in_its_dependency_block() {
         "only {checked} guides with a dependency block"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The lines of a Rust snippet that rustdoc would compile but not show (`# …`, a lone `#`).
+fn hidden_lines(code: &str) -> Vec<&str> {
+    code.lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            line == "#" || line.starts_with("# ")
+        })
+        .collect()
+}
+
+#[test]
+fn no_guide_hides_lines_from_the_reader() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut guides = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "md") {
+            guides.push(path);
+        }
+    }
+    let mut problems = Vec::new();
+    for path in &guides {
+        let text = std::fs::read_to_string(path).unwrap();
+        for block in blocks(&text).iter().filter(|b| b.info.starts_with("rust")) {
+            for line in hidden_lines(block.body) {
+                problems.push(format!("{}: {line:?}", path.display()));
+            }
+        }
+    }
+    assert!(guides.len() >= 10, "only {} guides", guides.len());
+    assert!(
+        problems.is_empty(),
+        "hidden lines in Rust snippets (show the complete code instead):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_check_sees_hidden_lines_but_not_attributes() {
+    let code = "# use std::sync::Arc;\n#[derive(Debug)]\nstruct A;\n#\n    # let _ = A;\n#![allow(unused)]\n";
+    assert_eq!(
+        hidden_lines(code),
+        ["# use std::sync::Arc;", "#", "    # let _ = A;"]
+    );
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The doc-comment lines (`///`, `//!`) of `source` that cite a section (`§`): the specification
+/// they would point to is not published, so rustdoc says what Clerk's SDK does instead. Plain
+/// `//` comments, for maintainers, may cite it.
+fn section_citations(source: &str) -> Vec<&str> {
+    source
+        .lines()
+        .filter(|line| {
+            let line = line.trim_start();
+            (line.starts_with("///") || line.starts_with("//!")) && line.contains('§')
+        })
+        .collect()
+}
+
+#[test]
+fn no_rustdoc_cites_an_unpublished_section() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates");
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&crates).unwrap() {
+        let src = entry.unwrap().path().join("src");
+        if src.is_dir() {
+            rust_files(&src, &mut files);
+        }
+    }
+    assert!(files.len() >= 50, "only {} source files", files.len());
+    let problems: Vec<String> = files
+        .iter()
+        .flat_map(|path| {
+            let text = std::fs::read_to_string(path).unwrap();
+            section_citations(&text)
+                .into_iter()
+                .map(|line| format!("{}: {}", path.display(), line.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_citation_check_reads_doc_comments_only() {
+    let source = "//! Cookies (§1.4).\n// Spec §1.5.\nfn f() {}\n    /// The suffix (§1.3).\n";
+    assert_eq!(
+        section_citations(source),
+        ["//! Cookies (§1.4).", "    /// The suffix (§1.3)."]
+    );
 }
 
 #[test]

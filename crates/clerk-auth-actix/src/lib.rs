@@ -10,24 +10,23 @@
 //!   (`user_id()`, `org_id()`, `has(..)`, `session()`, `machine()`, `auth_json()`, …).
 //! - [`Require`] requires a role, permission, feature, plan or recent verification on a scope or
 //!   resource (`403` `{"status":"forbidden"}`, or Clerk's reverification error).
+//! - [`ClerkWebhook`] extracts a Clerk webhook whose Svix signature it verified with the app's
+//!   [`WebhookVerifier`](clerk_auth_core::webhook::WebhookVerifier) (`400` JSON otherwise).
 //!
 //! # Quick start
 //!
 //! ```no_run
 //! use actix_web::{web, App, HttpResponse, HttpServer};
 //! use clerk_auth_actix::clerk_auth_core::Has;
-//! use clerk_auth_actix::{AuthState, ClerkAuth, SignedIn};
+//! use clerk_auth_actix::{AuthState, ClerkAuth, Require, SignedIn};
 //!
 //! async fn me(user: SignedIn) -> HttpResponse {
 //!     HttpResponse::Ok().json(user.auth_json())
 //! }
 //!
+//! // Behind `Require`: runs only for an `org:admin` (403 otherwise).
 //! async fn admin(user: SignedIn) -> HttpResponse {
-//!     if user.has(&Has::role("org:admin")) {
-//!         HttpResponse::Ok().body("welcome")
-//!     } else {
-//!         HttpResponse::Forbidden().finish()
-//!     }
+//!     HttpResponse::Ok().body(format!("welcome, admin of {:?}", user.org_slug()))
 //! }
 //!
 //! async fn home(auth: AuthState) -> String {
@@ -36,11 +35,14 @@
 //!
 //! #[actix_web::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // clerk-auth logs through `tracing`: the self-check's findings, key-set outages, warnings.
+//!     tracing_subscriber::fmt()
+//!         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+//!         .init();
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … A bad configuration fails here.
 //!     let clerk = ClerkAuth::from_env()?;
 //!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
-//!     let report = clerk_auth_actix::self_check(clerk.options())
-//!         .await?;
+//!     let report = clerk_auth_actix::self_check(clerk.options()).await?;
 //!     if !report.is_ok() {
 //!         eprintln!("{report}");
 //!         std::process::exit(1);
@@ -49,7 +51,11 @@
 //!         App::new()
 //!             .wrap(clerk.clone())
 //!             .route("/api/me", web::get().to(me))
-//!             .route("/admin", web::get().to(admin))
+//!             .service(
+//!                 web::resource("/admin")
+//!                     .wrap(Require::new(Has::role("org:admin")))
+//!                     .to(admin),
+//!             )
 //!             .default_service(web::to(home))
 //!     })
 //!     .bind(("127.0.0.1", 3000))?
@@ -68,7 +74,7 @@
 //! authentication impossible is an error ([`SelfCheckReport::is_ok`] is `false`; a secret key the
 //! Backend API refuses, say): do not start. Anything else is a warning: start; the key set is
 //! retried in the background. The quick start above shows the call; the findings are `tracing`
-//! events, so install a subscriber (`tracing-subscriber`, say) to see the warnings.
+//! events, seen through a subscriber (the quick start installs `tracing-subscriber`'s).
 //!
 //! # API routes
 //!
@@ -77,6 +83,19 @@
 //! the handshake is signed out instead, and [`SignedIn`] refuses it with `401`,
 //! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
 //! `503`). Put the API scope and the pages' scope side by side, each with its own middleware.
+//!
+//! # Guides
+//!
+//! [Getting started with actix-web][getting-started] (step by step, with the dependency block to
+//! copy), [the auth object and authorization][auth-object], [webhooks][webhooks],
+//! [testing your handlers][testing] and [troubleshooting][troubleshooting]: the guides are in the
+//! [repository's `docs/`](https://github.com/clerk-auth/clerk-auth/tree/main/docs).
+//!
+//! [getting-started]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/getting-started-actix.md
+//! [auth-object]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/auth-object.md
+//! [webhooks]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/webhooks.md
+//! [testing]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/testing.md
+//! [troubleshooting]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/troubleshooting.md
 //!
 //! # Features
 //!

@@ -12,15 +12,17 @@
 //!   (`user_id()`, `org_id()`, `has(..)`, `session()`, `machine()`, `auth_json()`, …).
 //! - [`RequireLayer`], a route layer, requires a role, permission, feature, plan or recent
 //!   verification (`403` `{"status":"forbidden"}`, or Clerk's reverification error).
+//! - [`ClerkWebhook`] extracts a Clerk webhook whose Svix signature it verified with the router
+//!   state's [`WebhookVerifier`](clerk_auth_core::webhook::WebhookVerifier) (`400` JSON
+//!   otherwise).
 //!
 //! # Quick start
 //!
 //! ```no_run
-//! use axum::http::StatusCode;
 //! use axum::routing::get;
 //! use axum::{Json, Router};
 //! use clerk_auth_axum::clerk_auth_core::Has;
-//! use clerk_auth_axum::{AuthState, ClerkLayer, SignedIn};
+//! use clerk_auth_axum::{AuthState, ClerkLayer, RequireLayer, SignedIn};
 //!
 //! // Protected: a signed-out request never gets here (401 JSON, or 503 when Clerk's keys are
 //! // unreachable).
@@ -28,13 +30,9 @@
 //!     Json(user.auth_json())
 //! }
 //!
-//! // Protected and authorised with Clerk's `has()`.
-//! async fn admin(user: SignedIn) -> Result<&'static str, StatusCode> {
-//!     if user.has(&Has::role("org:admin")) {
-//!         Ok("welcome")
-//!     } else {
-//!         Err(StatusCode::FORBIDDEN)
-//!     }
+//! // Behind the `RequireLayer` of its route: runs only for an `org:admin` (403 otherwise).
+//! async fn admin(user: SignedIn) -> String {
+//!     format!("welcome, admin of {:?}", user.org_slug())
 //! }
 //!
 //! // Optional: `None` for a signed-out visitor.
@@ -49,6 +47,10 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // clerk-auth logs through `tracing`: the self-check's findings, key-set outages, warnings.
+//!     tracing_subscriber::fmt()
+//!         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+//!         .init();
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, … A bad configuration fails here.
 //!     let clerk = ClerkLayer::from_env()?;
 //!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
@@ -58,9 +60,12 @@
 //!         std::process::exit(1);
 //!     }
 //!
+//!     let admin = Router::new()
+//!         .route("/admin", get(admin))
+//!         .route_layer(RequireLayer::new(Has::role("org:admin")));
 //!     let app = Router::new()
 //!         .route("/api/me", get(me))
-//!         .route("/admin", get(admin))
+//!         .merge(admin)
 //!         .route("/hello", get(hello))
 //!         .fallback(home)
 //!         .layer(clerk);
@@ -146,7 +151,7 @@
 //! authentication impossible is an error ([`SelfCheckReport::is_ok`] is `false`; a secret key the
 //! Backend API refuses, say): do not serve. Anything else is a warning: serve; the key set is
 //! retried in the background. The quick start above shows the call; the findings are `tracing`
-//! events, so install a subscriber (`tracing-subscriber`, say) to see the warnings.
+//! events, seen through a subscriber (the quick start installs `tracing-subscriber`'s).
 //!
 //! # API routes
 //!
@@ -165,6 +170,19 @@
 //! never blocks on IO, and other requests keep being served while a fetch is in flight. The
 //! layer needs a tokio runtime for that (axum's and hyper-util's servers run on one); polled
 //! elsewhere, such a request is answered `500`.
+//!
+//! # Guides
+//!
+//! [Getting started with axum][getting-started] (step by step, with the dependency block to
+//! copy), [the auth object and authorization][auth-object], [webhooks][webhooks],
+//! [testing your handlers][testing] and [troubleshooting][troubleshooting]: the guides are in the
+//! [repository's `docs/`](https://github.com/clerk-auth/clerk-auth/tree/main/docs).
+//!
+//! [getting-started]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/getting-started-axum.md
+//! [auth-object]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/auth-object.md
+//! [webhooks]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/webhooks.md
+//! [testing]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/testing.md
+//! [troubleshooting]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/troubleshooting.md
 //!
 //! # Features
 //!

@@ -1,5 +1,5 @@
-//! The Backend API calls the decision needs: the handshake payload (§2.7), server-side refresh
-//! (§2.8) and opaque machine-token verification (§5.3). They sit behind [`BackendApi`] so that
+//! The Backend API calls the decision needs: the handshake payload, server-side refresh
+//! and opaque machine-token verification. They sit behind [`BackendApi`] so that
 //! tests and users can substitute them; the default implementation talks to Clerk's Backend API
 //! over HTTP (ureq).
 
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::token::auth::TokenType;
 
-/// What a refresh call sends (§2.8 step e).
+/// What a refresh call sends.
 #[derive(Clone, Serialize)]
 pub struct RefreshRequest {
     /// Always `cookie`.
@@ -19,7 +19,7 @@ pub struct RefreshRequest {
     pub expired_token: String,
     /// The refresh token from `__refresh_<suffix>`.
     pub refresh_token: String,
-    /// The request's public origin (§6.1).
+    /// The request's public origin.
     pub request_origin: String,
     /// Every request header, lowercased, each as a one-element list.
     pub request_headers: BTreeMap<String, Vec<String>>,
@@ -70,7 +70,7 @@ pub enum BapiError {
 /// The Backend API calls used by the decision. Calls may block: the decision only makes them on
 /// the blocking path (never from `try_authenticate_request`).
 pub trait BackendApi: Send + Sync + fmt::Debug {
-    /// Verifies an opaque machine token (§5.3) and returns the Backend API's JSON resource
+    /// Verifies an opaque machine token and returns the Backend API's JSON resource
     /// (snake_case, as Clerk answers). The endpoints have no version segment:
     ///
     /// | `kind` | request | bearer |

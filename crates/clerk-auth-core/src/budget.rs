@@ -341,7 +341,7 @@ impl Budget {
         }
     }
 
-    /// The directives of Clerk's handshake payload for `nonce` (§2.7 step 2), within the budget.
+    /// The directives of Clerk's handshake payload for `nonce`, within the budget.
     /// Any failure, a remembered refusal and an over-budget nonce give no directives (Clerk's
     /// path: the flow goes on without them). `None` when the answer needs a call and `may_block`
     /// is false.

@@ -206,7 +206,7 @@ impl std::error::Error for TokenVerificationError {}
 #[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The publishable key does not decode (§1.2). The key itself is not repeated.
+    /// The publishable key does not decode. The key itself is not repeated.
     #[error("the publishable key (CLERK_PUBLISHABLE_KEY) is invalid ({0}): copy it from the API keys page of the Clerk dashboard")]
     InvalidPublishableKey(&'static str),
     /// A publishable key is required for this configuration.

@@ -1,12 +1,12 @@
 //! Explained decisions: the step-by-step trace of how a request was decided.
 //!
 //! The trace is written by the decision itself as it runs, so it cannot drift from what was
-//! decided: where each token was read from (the header, or which cookie and by which rule of
-//! §1.5), every check with the values compared, the handshake eligibility and loop counter, the
-//! clock-skew estimate when a time check fails, and the outcome. Tokens never appear whole: at
-//! most their first 8 characters and their length. Nothing of a key appears. Values from the
-//! request or from an unverified token are cut to 128 characters and escaped (decision 15), so
-//! that every step is one line an attacker cannot forge.
+//! decided: where each token was read from (the header, or which cookie and by which of Clerk's
+//! rules for suffixed cookie names), every check with the values compared, the handshake
+//! eligibility and loop counter, the clock-skew estimate when a time check fails, and the outcome.
+//! Tokens never appear whole: at most their first 8 characters and their length. Nothing of a key
+//! appears. Values from the request or from an unverified token are cut to 128 characters and
+//! escaped (decision 15), so that every step is one line an attacker cannot forge.
 //!
 //! Three ways to read it:
 //! - [`explain_request`], from code (a test, an admin endpoint, a support script);

@@ -37,7 +37,8 @@ pub fn authorization(raw: &[u8]) -> (String, AuthorizationOutcome) {
     (text.map(Cow::into_owned).unwrap_or_default(), outcome)
 }
 
-/// What the cookie parser and the §1.5 rules made of some `Cookie` fields.
+/// What the cookie parser and Clerk's cookie-name rules (`usesSuffixedCookies`) made of some
+/// `Cookie` fields.
 #[derive(Debug)]
 pub struct CookieOutcome {
     /// Whether the fields were too long to parse.
@@ -46,11 +47,11 @@ pub struct CookieOutcome {
     pub distinct_names: usize,
     /// `(name, get(name), get_suffixed(name, suffix))` for each of Clerk's cookie names.
     pub lookups: Vec<(&'static str, Option<String>, Option<String>)>,
-    /// Whether the suffixed names are read (§1.5).
+    /// Whether the suffixed names are read.
     pub suffixed: bool,
 }
 
-/// Parses `fields` as the request's `Cookie` header fields and applies the §1.5 rules with
+/// Parses `fields` as the request's `Cookie` header fields and applies the cookie-name rules with
 /// `suffix` and `original_frontend_api`, at `now_secs`.
 pub fn cookies(
     fields: &[&[u8]],
@@ -120,7 +121,7 @@ pub fn numbers(value: &str) -> (i64, f64) {
     )
 }
 
-/// What the request context derived from the request's URL headers (§6.1, §6.3).
+/// What the request context derived from the request's URL headers.
 #[derive(Debug)]
 pub struct PublicUrl {
     /// The public URL (`clerkUrl`).
@@ -165,7 +166,7 @@ pub fn public_url<R: RequestView + ?Sized>(req: &R, options: &Options) -> Public
     }
 }
 
-/// The session token cookie directives carry (§2.7 step 3).
+/// The session token cookie directives carry.
 pub fn session_token_from_directives(directives: &[String]) -> Option<String> {
     crate::handshake::session_token_from_directives(directives)
 }

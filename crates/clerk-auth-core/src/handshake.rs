@@ -1,5 +1,5 @@
-//! The handshake: the redirect to Clerk's Frontend API (§2.6), the loop counter cookie (§2.5),
-//! and reading the session token out of handshake cookie directives (§2.7).
+//! The handshake: the redirect to Clerk's Frontend API, the loop counter cookie,
+//! and reading the session token out of handshake cookie directives.
 //!
 //! Nothing here runs on the signed-in path: URLs are only built when a handshake is decided.
 
@@ -10,11 +10,11 @@ use crate::org_sync::OrganizationSyncTarget;
 /// The Backend API version Clerk's SDK announces on the handshake URL and its Backend API calls.
 pub(crate) const SUPPORTED_BAPI_VERSION: &str = "2026-05-12";
 
-/// What goes into a handshake redirect URL (§2.6).
+/// What goes into a handshake redirect URL.
 pub(crate) struct HandshakeUrl<'a> {
     /// The effective frontend API: a bare host, or an absolute proxy URL.
     pub(crate) frontend_api: &'a str,
-    /// The request's public URL (§6.1).
+    /// The request's public URL.
     pub(crate) clerk_url: &'a Url,
     pub(crate) suffixed_cookies: bool,
     pub(crate) reason: &'a str,
@@ -125,13 +125,13 @@ fn with_query(url: &Url, pairs: &[(String, String)]) -> Url {
     out
 }
 
-/// The loop counter cookie of §2.5.
+/// The handshake loop counter cookie (`__clerk_redirect_count`), as Clerk's SDK sets it.
 pub(crate) fn redirect_count_cookie(next: u32) -> String {
     format!("__clerk_redirect_count={next}; SameSite=Lax; HttpOnly; Max-Age=2")
 }
 
 /// The session token carried by cookie directives: the value of the last directive whose name
-/// starts with `__session` (a deletion gives `""`), §2.7 step 3.
+/// starts with `__session` (a deletion gives `""`), as Clerk's SDK reads it.
 pub(crate) fn session_token_from_directives<S: AsRef<str>>(directives: &[S]) -> Option<String> {
     let mut token = None;
     for directive in directives {

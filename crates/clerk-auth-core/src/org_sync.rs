@@ -1,4 +1,4 @@
-//! Organization sync (§2.10): URL patterns that name the organization (or the personal account)
+//! Organization sync: URL patterns that name the organization (or the personal account)
 //! a page belongs to, so that the active organization can be switched through a handshake.
 //!
 //! Patterns use the syntax of path-to-regexp 6.x, as Clerk's SDK does: literal text, named
@@ -69,7 +69,7 @@ impl OrganizationMatcher {
         })
     }
 
-    /// Clerk's `findTarget` (§2.10 steps 1–2) for a URL path (`clerkUrl.pathname`):
+    /// Clerk's `findTarget` for a URL path (`clerkUrl.pathname`):
     /// an organization pattern whose match has a non-empty `id` (else `slug`) parameter gives
     /// that organization; otherwise any personal-account match gives the personal account.
     pub fn find_target(&self, path: &str) -> Option<OrganizationSyncTarget> {

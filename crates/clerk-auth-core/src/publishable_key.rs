@@ -1,4 +1,4 @@
-//! Publishable keys (§1.2), the cookie suffix derived from them (§1.3) and secret-key helpers.
+//! Publishable keys, the cookie suffix derived from them and secret-key helpers.
 //!
 //! A publishable key such as `pk_test_Y2xlcmsuaW5zcGlyZWQucHVtYS03NC5sY2wuZGV2JA` names the
 //! instance's Frontend API host (`clerk.inspired.puma-74.lcl.dev`) and its type (`pk_test_` is a
@@ -62,8 +62,8 @@ impl fmt::Display for InstanceType {
     }
 }
 
-/// A parsed publishable key (§1.2): the key as configured, its Frontend API host, its instance
-/// type and its cookie suffix (§1.3).
+/// A parsed publishable key: the key as configured, its Frontend API host, its instance
+/// type and its cookie suffix.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublishableKey {
     raw: Box<str>,
@@ -152,7 +152,7 @@ impl PublishableKey {
         self.instance_type
     }
 
-    /// The cookie suffix (§1.3), 8 characters, for example `QvfNY2dr`.
+    /// The cookie suffix, 8 characters, for example `QvfNY2dr`.
     pub fn cookie_suffix(&self) -> &str {
         &self.cookie_suffix
     }
@@ -194,7 +194,7 @@ pub fn is_publishable_key(key: &str) -> bool {
     PublishableKey::parse(key).is_ok()
 }
 
-/// The cookie suffix of a publishable key (§1.3, Clerk's `getCookieSuffix`):
+/// The cookie suffix of a publishable key (Clerk's `getCookieSuffix`):
 /// `base64(SHA-1(key))` (standard alphabet, padded) with `+` → `-` and `/` → `_`, first 8
 /// characters. The input is the whole key string as configured.
 pub fn get_cookie_suffix(publishable_key: &str) -> String {

@@ -13,7 +13,8 @@ pub struct Step {
 }
 
 impl Step {
-    /// The rule, by its place in Clerk's flow (`"§2.3 step 10"`, `"§3.3"`, `"outcome"`, …).
+    /// The rule that applied: a place in Clerk's flow, as the explanation prints it between
+    /// brackets, or `"outcome"` for the verdict.
     pub fn rule(&self) -> &str {
         self.rule
     }

@@ -88,8 +88,9 @@ impl ClerkAuth {
     /// ([`clerk_auth_core::self_check`](mod@clerk_auth_core::self_check)). Defaults to `true`.
     ///
     /// The check takes up to the key-set fetch budget (3.5 s by default) of the launch, on a
-    /// blocking thread. It logs each finding through `tracing` (target `clerk_auth`) and through
-    /// Rocket's logger, naming the variable at fault, never its value. An error aborts the launch
+    /// blocking thread. It logs each finding through `tracing` (target `clerk_auth`) and, when no
+    /// `tracing` subscriber takes it, through Rocket's logger, naming the variable at fault, never
+    /// its value. An error aborts the launch
     /// (authentication would be impossible: a bad key, a secret key the Backend API refuses);
     /// warnings are logged and the launch goes on (requests with session tokens are signed out,
     /// `503`, until the key set can be fetched; a background thread retries).
@@ -295,18 +296,64 @@ async fn run_self_check(options: &Options) -> bool {
 }
 
 /// Writes the findings to Rocket's log too (Rocket logs through `log`, not `tracing`; during
-/// ignition its logger runs at its default level, the configured one applies afterwards):
-/// errors as errors, warnings as warnings, one line each, naming the variable at fault. A clean
-/// report is left to `tracing` (one `info` event), so that a clean launch prints nothing more.
+/// ignition its logger runs at its default level, the configured one applies afterwards).
 fn log_to_rocket(report: &SelfCheckReport) {
-    for finding in report.errors() {
-        rocket::error!("clerk-auth self-check: {finding}");
+    for line in rocket_log_lines(report, tracing_shows) {
+        match line {
+            RocketLine::Error(text) => rocket::error!("{text}"),
+            RocketLine::Warning(text) => rocket::warn!("{text}"),
+        }
     }
-    for finding in report.warnings() {
-        rocket::warn!("clerk-auth self-check: {finding}");
+}
+
+/// One line for Rocket's log.
+#[derive(Debug, PartialEq, Eq)]
+enum RocketLine {
+    Error(String),
+    Warning(String),
+}
+
+/// What [`log_to_rocket`] writes: errors as errors, warnings as warnings, one line each, naming
+/// the variable at fault, but only those a `tracing` subscriber did not take from
+/// [`SelfCheckReport::log`] (`shown_by_tracing` of their level): an application without a
+/// subscriber sees them in Rocket's log, one with a subscriber sees them once (with
+/// `tracing-subscriber`'s default features, Rocket's own log goes to that subscriber too). Then
+/// the abort, when there is an error. A clean report is left to `tracing` (one `info` event), so
+/// that a clean launch prints nothing more.
+fn rocket_log_lines(
+    report: &SelfCheckReport,
+    shown_by_tracing: impl Fn(tracing::Level) -> bool,
+) -> Vec<RocketLine> {
+    let mut lines = Vec::new();
+    if !shown_by_tracing(tracing::Level::ERROR) {
+        lines.extend(
+            report
+                .errors()
+                .map(|finding| RocketLine::Error(format!("clerk-auth self-check: {finding}"))),
+        );
+    }
+    if !shown_by_tracing(tracing::Level::WARN) {
+        lines.extend(
+            report
+                .warnings()
+                .map(|finding| RocketLine::Warning(format!("clerk-auth self-check: {finding}"))),
+        );
     }
     if !report.is_ok() {
-        rocket::error!("clerk-auth: the self-check found an error: aborting the launch");
+        lines.push(RocketLine::Error(
+            "clerk-auth: the self-check found an error: aborting the launch".to_owned(),
+        ));
+    }
+    lines
+}
+
+/// Whether the current `tracing` subscriber records the self-check's events of `level` (target
+/// `clerk_auth`, as [`SelfCheckReport::log`] writes them).
+fn tracing_shows(level: tracing::Level) -> bool {
+    if level == tracing::Level::ERROR {
+        tracing::enabled!(target: "clerk_auth", tracing::Level::ERROR)
+    } else {
+        tracing::enabled!(target: "clerk_auth", tracing::Level::WARN)
     }
 }
 
@@ -356,4 +403,90 @@ fn set_json<'r>(response: &mut Response<'r>, status: Status, body: impl Into<Str
     response.set_status(status);
     response.set_header(ContentType::JSON);
     response.set_sized_body(body.len(), std::io::Cursor::new(body));
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use clerk_auth_core::testing::KeyPair;
+    use tracing::subscriber::{with_default, NoSubscriber};
+    use tracing_subscriber::filter::LevelFilter;
+
+    use super::*;
+
+    /// A report with one warning: a development instance without authorized parties.
+    fn warning_report() -> SelfCheckReport {
+        let options = Options::builder()
+            .publishable_key("pk_test_Y2xlcmsuZXhhbXBsZS5jb20k")
+            .secret_key("sk_test_unused")
+            .jwt_key(KeyPair::shared().public_pem())
+            .clock(std::sync::Arc::new(
+                clerk_auth_core::testing::FixedClock::new(
+                    UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                ),
+            ))
+            .build()
+            .unwrap();
+        let report = self_check(&options);
+        assert!(report.is_ok() && report.warnings().count() == 1, "{report}");
+        report
+    }
+
+    #[test]
+    fn without_a_subscriber_rocket_log_has_every_finding() {
+        let report = warning_report();
+        let lines = rocket_log_lines(&report, |_| false);
+        assert!(
+            matches!(lines.as_slice(), [RocketLine::Warning(text)] if text.contains("CLERK_AUTHORIZED_PARTIES")),
+            "{lines:?}"
+        );
+
+        let error = ConfigError::MissingPublishableKey;
+        let lines = rocket_log_lines(&SelfCheckReport::from_config_error(&error), |_| false);
+        assert!(
+            matches!(lines.as_slice(), [RocketLine::Error(finding), RocketLine::Error(abort)]
+                if finding.contains("CLERK_PUBLISHABLE_KEY") && abort.contains("aborting")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn with_a_subscriber_the_findings_are_not_repeated() {
+        assert!(rocket_log_lines(&warning_report(), |_| true).is_empty());
+        let error = ConfigError::MissingPublishableKey;
+        let lines = rocket_log_lines(&SelfCheckReport::from_config_error(&error), |_| true);
+        assert_eq!(
+            lines,
+            [RocketLine::Error(
+                "clerk-auth: the self-check found an error: aborting the launch".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn tracing_shows_follows_the_subscriber_and_its_level() {
+        with_default(NoSubscriber::default(), || {
+            assert!(!tracing_shows(tracing::Level::WARN));
+            assert!(!tracing_shows(tracing::Level::ERROR));
+        });
+        let errors_only = tracing_subscriber::fmt()
+            .with_max_level(LevelFilter::ERROR)
+            .with_writer(std::io::sink)
+            .finish();
+        with_default(errors_only, || {
+            assert!(!tracing_shows(tracing::Level::WARN));
+            assert!(tracing_shows(tracing::Level::ERROR));
+        });
+        let info = tracing_subscriber::fmt()
+            .with_max_level(LevelFilter::INFO)
+            .with_writer(std::io::sink)
+            .finish();
+        with_default(info, || {
+            assert!(tracing_shows(tracing::Level::WARN));
+            assert!(tracing_shows(tracing::Level::ERROR));
+        });
+    }
 }

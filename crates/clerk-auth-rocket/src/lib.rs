@@ -12,6 +12,9 @@
 //! - [`AuthState`], a request guard that never refuses: the state, whatever it is.
 //! - [`Require<R>`](Require), a request guard requiring the role, permission, feature, plan or
 //!   recent verification a [`Requirement`] type names (`403` otherwise).
+//! - [`ClerkWebhook`], a data guard: a Clerk webhook whose Svix signature it verified with the
+//!   managed [`WebhookVerifier`](clerk_auth_core::webhook::WebhookVerifier) (`400` JSON
+//!   otherwise, through [`ClerkWebhookError`]).
 //!
 //! The guards dereference to the core's [`RequestState`]: `user_id()`, `session_id()`,
 //! `org_id()`, `org_role()`, `org_slug()`, `has(...)`, `session()`, `machine()`, `status()`,
@@ -21,7 +24,7 @@
 //!
 //! ```no_run
 //! use clerk_auth_core::Has;
-//! use clerk_auth_rocket::{AuthState, ClerkAuth, SignedIn};
+//! use clerk_auth_rocket::{AuthState, ClerkAuth, Require, Requirement, SignedIn};
 //! use rocket::{get, routes};
 //!
 //! #[get("/api/me")]
@@ -29,10 +32,19 @@
 //!     auth.auth_json().to_string()
 //! }
 //!
+//! /// What `/admin` requires, named by a type for the `Require` guard.
+//! struct OrgAdmin;
+//!
+//! impl Requirement for OrgAdmin {
+//!     fn requirement() -> Has {
+//!         Has::role("org:admin")
+//!     }
+//! }
+//!
+//! // Runs only for an `org:admin` (403 otherwise).
 //! #[get("/admin")]
-//! fn admin(auth: SignedIn<'_>) -> &'static str {
-//!     let admin = auth.session().is_some_and(|s| s.has(&Has::role("org:admin")));
-//!     if admin { "welcome" } else { "not an admin" }
+//! fn admin(auth: Require<'_, OrgAdmin>) -> String {
+//!     format!("welcome, admin of {:?}", auth.org_slug())
 //! }
 //!
 //! #[get("/")]
@@ -45,6 +57,10 @@
 //!
 //! #[rocket::launch]
 //! fn rocket() -> _ {
+//!     // clerk-auth logs through `tracing`: key-set outages and other warnings while serving.
+//!     tracing_subscriber::fmt()
+//!         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+//!         .init();
 //!     // Reads CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ... A bad configuration, or a secret key
 //!     // Clerk refuses, aborts the launch (see "Self-check at startup" below).
 //!     rocket::build()
@@ -58,7 +74,8 @@
 //! On ignite, the fairing runs the core's [self-check](mod@clerk_auth_core::self_check) on a
 //! blocking thread: it proves the configuration, fetches Clerk's key set (so the first requests
 //! find the keys cached) and logs each finding, naming the environment variable to fix (through
-//! `tracing`, target `clerk_auth`, and through Rocket's logger). Only what makes authentication
+//! `tracing`, target `clerk_auth`, and through Rocket's logger when no `tracing` subscriber
+//! takes it). Only what makes authentication
 //! impossible aborts the launch: a configuration that does not build, or a secret key the
 //! Backend API refuses (`CLERK_SECRET_KEY`). Anything else, say a key set that cannot be fetched
 //! right now (`CLERK_API_URL`), is a loud warning: Rocket launches, requests with session tokens
@@ -105,6 +122,19 @@
 //! get the handshake is signed out instead, and [`SignedIn`] refuses it with `401`,
 //! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
 //! `503`). The fairing decides before routing, so API routes are chosen by path prefix.
+//!
+//! # Guides
+//!
+//! [Getting started with Rocket][getting-started] (step by step, with the dependency block to
+//! copy), [the auth object and authorization][auth-object], [webhooks][webhooks],
+//! [testing your handlers][testing] and [troubleshooting][troubleshooting]: the guides are in the
+//! [repository's `docs/`](https://github.com/clerk-auth/clerk-auth/tree/main/docs).
+//!
+//! [getting-started]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/getting-started-rocket.md
+//! [auth-object]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/auth-object.md
+//! [webhooks]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/webhooks.md
+//! [testing]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/testing.md
+//! [troubleshooting]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/troubleshooting.md
 //!
 //! # Features
 //!

@@ -14,7 +14,10 @@
 //!   unanswered are recovered; [`AuthState::reply`] / [`SignedIn::reply`] do it for one reply;
 //! - [`require`] extracts [`SignedIn`] for a request with a role, permission, feature, plan or
 //!   recent verification, or rejects (`403` `{"status":"forbidden"}`, or Clerk's reverification
-//!   error).
+//!   error);
+//! - [`webhook()`](fn@webhook) extracts a Clerk webhook whose Svix signature it verified with a
+//!   [`WebhookVerifier`](clerk_auth_core::webhook::WebhookVerifier), or rejects with a
+//!   [`ClerkWebhookError`] (`400` JSON from [`recover`]).
 //!
 //! # Quick start
 //!
@@ -25,6 +28,10 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // clerk-auth logs through `tracing`: the self-check's findings, key-set outages, warnings.
+//!     tracing_subscriber::fmt()
+//!         .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+//!         .init();
 //!     // CLERK_SECRET_KEY, CLERK_PUBLISHABLE_KEY, ...: a missing or bad key fails here, at start-up.
 //!     let options = Options::from_env()?;
 //!     // Fetches the key set now; a secret key Clerk refuses stops here, warnings are logged.
@@ -67,7 +74,7 @@
 //! authentication impossible is an error ([`SelfCheckReport::is_ok`] is `false`; a secret key the
 //! Backend API refuses, say): do not serve. Anything else is a warning: serve; the key set is
 //! retried in the background. The quick start above shows the call; the findings are `tracing`
-//! events, so install a subscriber (`tracing-subscriber`, say) to see the warnings.
+//! events, seen through a subscriber (the quick start installs `tracing-subscriber`'s).
 //!
 //! # How it runs
 //!
@@ -95,6 +102,19 @@
 //! get the handshake is signed out instead, and [`recover`] answers a refused `api::signed_in` with `401`,
 //! `WWW-Authenticate: Bearer error="invalid_token"` and the JSON body (a key-set outage stays
 //! `503`). Use them on JSON APIs; pages keep the handshake.
+//!
+//! # Guides
+//!
+//! [Getting started with warp][getting-started] (step by step, with the dependency block to
+//! copy), [the auth object and authorization][auth-object], [webhooks][webhooks],
+//! [testing your handlers][testing] and [troubleshooting][troubleshooting]: the guides are in the
+//! [repository's `docs/`](https://github.com/clerk-auth/clerk-auth/tree/main/docs).
+//!
+//! [getting-started]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/getting-started-warp.md
+//! [auth-object]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/auth-object.md
+//! [webhooks]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/webhooks.md
+//! [testing]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/testing.md
+//! [troubleshooting]: https://github.com/clerk-auth/clerk-auth/blob/main/docs/troubleshooting.md
 //!
 //! # Features
 //!

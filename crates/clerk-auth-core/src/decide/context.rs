@@ -1,4 +1,4 @@
-//! The per-request context (Clerk's `AuthenticateContext`, §1.8).
+//! The per-request context (Clerk's `AuthenticateContext`).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,10 +17,10 @@ use crate::token::Jwt;
 /// A decoded token and its verified-cache entry, if the cache holds it.
 pub(crate) type Decoded = (Arc<Jwt>, Option<Arc<crate::verify::cache::CachedToken>>);
 
-/// Everything the decision reads from one request (Clerk's `AuthenticateContext`, §1.8),
+/// Everything the decision reads from one request (Clerk's `AuthenticateContext`),
 /// computed once in [`RequestContext::new`], borrowing from the request and the options.
 ///
-/// For `accepts_token` exactly `api_key` or `m2m_token` (§1.8 step 2), or without a publishable
+/// For `accepts_token` exactly `api_key` or `m2m_token`, or without a publishable
 /// key, no cookie, handshake or Frontend API value is read: cookies are empty,
 /// [`uses_suffixed_cookies`](Self::uses_suffixed_cookies) is false and
 /// [`frontend_api`](Self::frontend_api) is empty.
@@ -61,11 +61,11 @@ impl<R: RequestView + ?Sized> fmt::Debug for RequestContext<'_, R> {
 }
 
 impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
-    /// Reads `req` once with `options` (the §1.5 expiry rule reads `options.clock()`).
+    /// Reads `req` once with `options` (the cookie-name rule on expiry reads `options.clock()`).
     ///
-    /// Order as Clerk's constructor: the public URL (§6.1), header values, then (unless
+    /// Order as Clerk's constructor: the public URL, header values, then (unless
     /// `accepts_token` is exactly `api_key`/`m2m_token`, and only with a publishable key) cookies,
-    /// the suffixed/unsuffixed choice (§1.5), `client_uat`, and the handshake values (query
+    /// the suffixed/unsuffixed choice, `client_uat`, and the handshake values (query
     /// parameter first, then cookie). A relative proxy URL is resolved against the public origin.
     pub(crate) fn new(req: &'r R, options: &'r Options) -> Self {
         let mut ctx = Self {
@@ -175,7 +175,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
         self.req.method()
     }
 
-    /// The public URL (§6.1, Clerk's `clerkUrl`): the request URL with the origin taken from
+    /// The public URL (Clerk's `clerkUrl`): the request URL with the origin taken from
     /// `x-forwarded-host`/`x-forwarded-proto` (first list items) or `Host`.
     pub(crate) fn clerk_url(&self) -> &Url {
         self.clerk_url.get_or_init(|| {
@@ -196,7 +196,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
         header_str(self.req, name)
     }
 
-    /// The `Authorization` header per decision 1 and §1.7: [`Authorization::None`] (absent or
+    /// The `Authorization` header, read as Clerk's SDK reads it: [`Authorization::None`] (absent or
     /// another scheme → cookie flow), [`Authorization::Token`], or [`Authorization::Malformed`]
     /// (`Bearer` without credentials → signed-out `token-invalid`, carrier `header`).
     pub(crate) fn authorization(&self) -> Authorization<'_> {
@@ -230,25 +230,26 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
         self.instance_type
     }
 
-    /// The effective Frontend API (§6.4): the absolute proxy URL (a relative one resolved against
+    /// The effective Frontend API: the absolute proxy URL (a relative one resolved against
     /// [`clerk_url`](Self::clerk_url)'s origin), else `clerk.<domain>` for a production satellite,
     /// else the key's host. Empty when no publishable key was read.
     pub(crate) fn frontend_api(&self) -> &str {
         &self.frontend_api
     }
 
-    /// The proxy URL made absolute (§1.8 step 4), if configured.
+    /// The proxy URL made absolute, if configured.
     #[allow(dead_code)] // Context API for the decision; not every accessor is needed there.
     pub(crate) fn proxy_url(&self) -> Option<&str> {
         self.proxy_url.as_deref()
     }
 
-    /// §1.5: whether the suffixed cookie names are read (also sent as `suffixed_cookies`).
+    /// Clerk's `usesSuffixedCookies`: whether the suffixed cookie names are read (also sent as
+    /// `suffixed_cookies`).
     pub(crate) fn uses_suffixed_cookies(&self) -> bool {
         self.suffixed_cookies
     }
 
-    /// The §1.5 rule that chose the cookie names.
+    /// The rule of Clerk's `usesSuffixedCookies` that chose the cookie names.
     pub(crate) fn suffix_rule(&self) -> SuffixRule {
         self.suffix_rule
     }
@@ -283,7 +284,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
         }
     }
 
-    /// The session token in the `__session` cookie (suffixed or not, §1.5).
+    /// The session token in the `__session` cookie (suffixed or not).
     pub(crate) fn session_token_in_cookie(&self) -> Option<&str> {
         self.suffixed_or_unsuffixed_cookie(cookie_names::SESSION)
     }
@@ -295,7 +296,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             .or_else(|| self.header_token())
     }
 
-    /// The refresh token: `__refresh_<suffix>` only (§1.4).
+    /// The refresh token: `__refresh_<suffix>` only.
     pub(crate) fn refresh_token_in_cookie(&self) -> Option<&str> {
         self.suffixed_cookie(cookie_names::REFRESH)
     }
@@ -338,17 +339,17 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             .map(|(_, v)| v.into_owned())
     }
 
-    /// §2.4: a `GET` document/iframe request.
+    /// Clerk's `isRequestEligibleForHandshake`: a `GET` document/iframe request.
     pub(crate) fn is_eligible_for_handshake(&self) -> bool {
         is_request_eligible_for_handshake(self.method(), self.sec_fetch_dest(), self.accept())
     }
 
-    /// §6.3 `isCrossOriginReferrer`.
+    /// Clerk's `isCrossOriginReferrer`.
     pub(crate) fn is_cross_origin_referrer(&self) -> bool {
         is_cross_origin_referrer(self.referrer(), self.clerk_url())
     }
 
-    /// §6.3 `isKnownClerkReferrer`, with the effective Frontend API.
+    /// Clerk's `isKnownClerkReferrer`, with the effective Frontend API.
     pub(crate) fn is_known_clerk_referrer(&self) -> bool {
         is_known_clerk_referrer(
             self.referrer(),
@@ -357,7 +358,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
         )
     }
 
-    /// §2.10: the organization-sync target of [`clerk_url`](Self::clerk_url)'s path, if organization
+    /// Organization sync: the target of [`clerk_url`](Self::clerk_url)'s path, if organization
     /// sync is configured and the path matches.
     pub(crate) fn organization_target(&self) -> Option<OrganizationSyncTarget> {
         self.options
@@ -365,7 +366,7 @@ impl<'r, R: RequestView + ?Sized> RequestContext<'r, R> {
             .find_target(self.clerk_url().path())
     }
 
-    /// Every request header for the refresh call (§2.8): names lowercase, sorted; several values
+    /// Every request header for the refresh call: names lowercase, sorted; several values
     /// of one name joined with `, ` (Fetch `Headers` semantics); each as a one-element list.
     pub(crate) fn all_headers(&self) -> BTreeMap<String, Vec<String>> {
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();

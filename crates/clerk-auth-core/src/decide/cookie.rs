@@ -1,4 +1,4 @@
-//! The cookie flow (§2.3) and organization sync (§2.10): a browser's session cookie, step by step.
+//! The cookie flow and organization sync: a browser's session cookie, step by step.
 
 use super::*;
 
@@ -88,7 +88,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         ))
     }
 
-    /// The cookies as read (§1.5's rule, §2.3's inputs), for the explanation.
+    /// The cookies as read (the cookie-name rule, the cookie flow's inputs), for the explanation.
     fn note_cookies(&self) {
         let ctx = &self.ctx;
         self.note("§1.5", || ctx.suffix_rule().describe().to_owned());

@@ -1,4 +1,4 @@
-//! The handshake: when to start one (§2.5) and how one is finished (§2.7).
+//! The handshake: when to start one and how one is finished.
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! Which token the request carries and from where (§2.1 dispatch), and the header token (§2.2):
+//! Which token the request carries and from where (Clerk's dispatch), and the header token:
 //! machine tokens, the session token in `Authorization`.
 
 use super::*;
@@ -77,8 +77,8 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
     }
 
-    /// §1.9 checks that depend on the request (2b): a satellite's sign-in URL must be of another
-    /// origin than the request's `Origin`.
+    /// The configuration check that depends on the request: a satellite's sign-in URL must be of
+    /// another origin than the request's `Origin`.
     pub(super) fn preflight(&self) -> Flow<()> {
         if !self.options.is_satellite() {
             return Ok(());
@@ -103,7 +103,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         Ok(())
     }
 
-    /// Machine tokens and `acceptsToken = any` or a list (§5.2). Session tokens presented there
+    /// Machine tokens and `acceptsToken = any` or a list. Session tokens presented there
     /// are verified as on the header path; machine tokens need the machine verifier.
     pub(super) fn machine_or_session_flow(&self, token: &str) -> Flow<RequestState> {
         let accepts = self.options.accepts_token();
@@ -137,7 +137,7 @@ impl<R: RequestView + ?Sized> Decision<'_, R> {
         }
     }
 
-    /// §5.3–5.4: verifies a machine token (locally for JWT forms, through the Backend API for
+    /// Verifies a machine token (locally for JWT forms, through the Backend API for
     /// opaque tokens). In non-blocking mode, interrupts unless the answer needs no IO (a cached
     /// Backend API answer, a JWT whose key is in memory).
     pub(super) fn verify_machine(&self, token: &str) -> Flow<RequestState> {

@@ -1,4 +1,4 @@
-//! The decision (§2): from a request view and the options, signed-in, signed-out or handshake.
+//! The decision: from a request view and the options, signed-in, signed-out or handshake.
 //!
 //! The flow follows Clerk's `authenticateRequest` step by step; each step names its section of
 //! the spec. The only IO is through the verifier (keys) and the [`BackendApi`](crate::bapi::BackendApi)
@@ -43,7 +43,7 @@ use self::handshake::HandshakeFailure;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthenticateError {
-    /// The handshake token of a development instance failed verification (§2.3 step 0).
+    /// The handshake token of a development instance failed verification.
     #[error("{0}")]
     HandshakeTokenInvalid(String),
     /// A satellite's sign-in URL is missing, unparseable, or of the same origin as the request.

@@ -1,4 +1,4 @@
-//! Session-token errors and the refresh that may recover from them (§2.8).
+//! Session-token errors and the refresh that may recover from them.
 
 use super::*;
 

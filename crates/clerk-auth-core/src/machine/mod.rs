@@ -1,18 +1,18 @@
-//! Machine tokens (§5): API keys, M2M tokens and OAuth access tokens presented in the
+//! Machine tokens: API keys, M2M tokens and OAuth access tokens presented in the
 //! `Authorization` header.
 //!
 //! Detection reads the token's prefix (`ak_`, `mt_`, `oat_`) or, for a JWT, its claims.
 //! Verification follows Clerk's `verifyMachineAuthToken`:
 //!
 //! * **JWT forms** are verified locally, with the instance's key source (the PEM key, else the
-//!   key set fetched with the secret key) and the full `verifyJwt` check list (§3.3), including the
+//!   key set fetched with the secret key) and the full `verifyJwt` check list, including the
 //!   configured authorized parties, audience and clock skew. An M2M JWT (`sub` starting with `mch_`)
 //!   must carry no `cat` or the M2M category; an OAuth JWT must have `typ` `at+jwt` or
 //!   `application/at+jwt`. Any `verifyJwt` failure is `token-verification-failed` with the inner
 //!   message.
 //! * **Opaque tokens** (`ak_`, `mt_`, `oat_`) are verified by the Backend API
 //!   ([`BackendApi::verify_machine_token`]); its
-//!   errors map as Clerk's `handleClerkAPIError` does (§5.5): `401` → `secret-key-invalid`, `404` →
+//!   errors map as Clerk's `handleClerkAPIError` does: `401` → `secret-key-invalid`, `404` →
 //!   `token-invalid` (`API key not found`, …), anything else → `unexpected-error`.
 //!
 //! A failure becomes a signed-out state whose reason is the error code and whose message is
@@ -206,7 +206,7 @@ impl std::error::Error for MachineTokenVerificationError {}
 
 type Verdict = Result<MachineAuth, MachineTokenVerificationError>;
 
-/// The signed-in or signed-out state for a verified or failed machine token (§5.4).
+/// The signed-in or signed-out state for a verified or failed machine token.
 pub(crate) fn state(token: &str, verdict: Verdict) -> RequestState {
     match verdict {
         Ok(auth) => RequestState::signed_in(

@@ -128,7 +128,7 @@ pub(super) fn unexpected(kind: TokenType, status: Option<u16>) -> MachineTokenVe
     )
 }
 
-/// One Backend API call and Clerk's error mapping (`handleClerkAPIError`, §5.5).
+/// One Backend API call and Clerk's error mapping (`handleClerkAPIError`).
 pub(super) fn ask_backend_api(
     api: &dyn BackendApi,
     kind: TokenType,

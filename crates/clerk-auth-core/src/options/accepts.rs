@@ -7,7 +7,7 @@ use std::str::FromStr;
 use crate::error::ConfigError;
 use crate::token::auth::TokenType;
 
-/// Which kinds of credentials are acceptable (Clerk's `acceptsToken`, §5.2).
+/// Which kinds of credentials are acceptable (Clerk's `acceptsToken`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AcceptsToken {
@@ -44,7 +44,7 @@ impl AcceptsToken {
         }
     }
 
-    /// §1.8 step 2: exactly `api_key` or `m2m_token`, for which only headers are read (no
+    /// Exactly `api_key` or `m2m_token`, for which Clerk's SDK reads only headers (no
     /// publishable key, cookies or handshake values).
     pub fn reads_only_headers(&self) -> bool {
         self.is_exactly(TokenType::ApiKey) || self.is_exactly(TokenType::M2mToken)

@@ -338,8 +338,7 @@ impl OptionsBuilder {
 }
 
 impl OptionsBuilder {
-    /// Validates and builds (§1.9 checks that do not depend on a request, decision 10), in this
-    /// order:
+    /// Validates and builds (every check that does not depend on a request), in this order:
     ///
     /// 1. the publishable key parses (required unless `accepts_token` is exactly `api_key` or
     ///    `m2m_token`) → [`ConfigError::MissingPublishableKey`] / `InvalidPublishableKey`;

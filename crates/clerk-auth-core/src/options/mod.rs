@@ -2,7 +2,7 @@
 //!
 //! Build them with [`Options::builder`] or load Clerk's standard environment variables with
 //! [`Options::from_env`]. [`OptionsBuilder::build`] runs every check that does not depend on a
-//! request (§1.9, decision 10), so a misconfiguration fails at start-up, not per request.
+//! request, so a misconfiguration fails at start-up, not per request.
 //!
 //! ```
 //! use clerk_auth_core::options::Options;
@@ -88,7 +88,7 @@ struct Inner {
     publishable_key: Option<PublishableKey>,
     /// The compiled organization-sync patterns, if any.
     organization_matcher: Option<OrganizationMatcher>,
-    /// The original Frontend API (§1.2 step 7).
+    /// The original Frontend API.
     original_frontend_api: Option<String>,
     /// The session-token verifier (key source, checks, verified-token cache).
     verifier: Verifier,
@@ -355,7 +355,7 @@ impl Options {
         self.instance_type() == Some(InstanceType::Development)
     }
 
-    /// The cookie suffix (§1.3) of the publishable key.
+    /// The cookie suffix of the publishable key.
     pub fn cookie_suffix(&self) -> Option<&str> {
         self.inner
             .publishable_key
@@ -363,7 +363,7 @@ impl Options {
             .map(PublishableKey::cookie_suffix)
     }
 
-    /// The *original* Frontend API (§1.2 step 7): `clerk.<domain>` for a production satellite,
+    /// The *original* Frontend API: `clerk.<domain>` for a production satellite,
     /// else the publishable key's host. Never the proxy. Used for the issuer comparison.
     pub fn original_frontend_api(&self) -> Option<&str> {
         self.inner.original_frontend_api.as_deref()

@@ -1,8 +1,8 @@
-//! The `Cookie` header (§1.4): parsing, decoding and lookup.
+//! The `Cookie` header: parsing, decoding and lookup.
 
 use super::*;
 
-/// The request's cookies, parsed once (npm `cookie@1.1.1` semantics, §1.4).
+/// The request's cookies, parsed once (npm `cookie@1.1.1` semantics).
 ///
 /// Segments are split on `;`; a segment without `=` is skipped; name and value are trimmed of
 /// spaces and tabs; the first occurrence of a name wins (even when its value is empty); a value
@@ -105,7 +105,7 @@ impl<'r> Cookies<'r> {
             .filter(|v| !v.is_empty())
     }
 
-    /// The value of cookie `<name>_<suffix>` (§1.3), without building the name.
+    /// The value of cookie `<name>_<suffix>`, without building the name.
     pub(crate) fn get_suffixed(&self, name: &str, suffix: &str) -> Option<&str> {
         self.pairs
             .iter()

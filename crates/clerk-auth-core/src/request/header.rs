@@ -1,5 +1,4 @@
-//! Reading header values (Latin-1, trimmed as the Fetch API does) and the `Authorization` header
-//! (decision 1, §1.7).
+//! Reading header values (Latin-1, trimmed as the Fetch API does) and the `Authorization` header.
 
 use super::*;
 

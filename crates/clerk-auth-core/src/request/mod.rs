@@ -13,7 +13,7 @@
 //! disappear: they simply never match anything Clerk compares against. Values are trimmed of
 //! leading and trailing HTTP whitespace (space, tab, CR, LF), as the Fetch API's `Headers` does,
 //! and an empty value counts as absent (except where Clerk's reference distinguishes the two; see
-//! the public URL derivation of §6.1, where an empty `x-forwarded-host` is not absent).
+//! the public URL derivation, where an empty `x-forwarded-host` is not absent).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -71,7 +71,7 @@ pub mod header_names {
     ];
 }
 
-/// Cookie names Clerk uses (§1.4). Suffixed variants are `<name>_<cookie suffix>`.
+/// Cookie names Clerk uses. Suffixed variants are `<name>_<cookie suffix>`.
 pub mod cookie_names {
     /// `__session`: the session JWT.
     pub const SESSION: &str = "__session";
@@ -89,7 +89,7 @@ pub mod cookie_names {
     pub const REDIRECT_COUNT: &str = "__clerk_redirect_count";
 }
 
-/// Query parameter names Clerk reads (§1.6).
+/// Query parameter names Clerk reads.
 pub mod query_names {
     /// `__clerk_handshake`
     pub const HANDSHAKE: &str = "__clerk_handshake";
@@ -131,7 +131,7 @@ pub trait RequestView {
     }
 
     /// Calls `f` with every header (name, value), in order. Used only to forward the request's
-    /// headers to the Backend API on a server-side refresh (§2.8). The default visits the headers
+    /// headers to the Backend API on a server-side refresh. The default visits the headers
     /// the core itself reads ([`header_names::ALL`]); adapters should override it.
     fn visit_headers(&self, f: &mut dyn FnMut(&str, &[u8])) {
         for name in header_names::ALL {

@@ -1,14 +1,14 @@
-//! Suffixed vs unsuffixed cookie names (§1.5).
+//! Suffixed vs unsuffixed cookie names.
 
 use super::*;
 
 /// The inputs of the suffixed/unsuffixed choice that come from the configuration.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct SuffixInputs<'a> {
-    /// The cookie suffix (§1.3).
+    /// The cookie suffix.
     pub(crate) suffix: &'a str,
-    /// The *original* Frontend API (§1.2 step 7: decoded host, or `clerk.<domain>` for a
-    /// production satellite; never the proxy).
+    /// The *original* Frontend API (the decoded host, or `clerk.<domain>` for a production
+    /// satellite; never the proxy).
     pub(crate) original_frontend_api: &'a str,
     /// The instance type.
     pub(crate) instance_type: InstanceType,
@@ -25,7 +25,8 @@ pub(crate) fn uses_suffixed_cookies(
     cookie_name_rule(cookies, inputs, now, decode).suffixed()
 }
 
-/// Which rule of §1.5 chose the cookie names (the explanation names it).
+/// Which rule of Clerk's `usesSuffixedCookies` chose the cookie names (the explanation names
+/// it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SuffixRule {
     /// No publishable key (or headers only): no cookie is read.
@@ -70,7 +71,7 @@ impl SuffixRule {
     }
 }
 
-/// Clerk's `usesSuffixedCookies` (§1.5): which cookie names are read, and by
+/// Clerk's `usesSuffixedCookies`: which cookie names are read, and by
 /// which rule.
 ///
 /// Deviations, for values Clerk's own code would crash on or compare loosely: a truthy non-string

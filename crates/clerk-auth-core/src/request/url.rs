@@ -1,4 +1,4 @@
-//! The request's URL as Clerk derives it (§6.1), and referrers (§6.3).
+//! The request's URL as Clerk derives it, and referrers.
 
 use super::*;
 
@@ -28,7 +28,7 @@ pub(crate) fn initial_url<R: RequestView + ?Sized>(req: &R, fallback: &Url) -> U
     }
 }
 
-/// Clerk's `deriveUrlFromHeaders` (§6.1): the public URL (`clerkUrl`).
+/// Clerk's `deriveUrlFromHeaders`: the public URL (`clerkUrl`).
 ///
 /// `forwarded_host`, `forwarded_proto` and `host` are the raw (trimmed) header values with empty
 /// values **kept** ([`header_raw`]): a present-but-empty `x-forwarded-host` does not fall back to
@@ -68,7 +68,7 @@ pub(crate) fn derive_clerk_url(
         .unwrap_or_else(|_| initial.clone())
 }
 
-/// Clerk's `isCrossOriginReferrer` (§6.3): a `Referer` that parses and whose origin differs from
+/// Clerk's `isCrossOriginReferrer`: a `Referer` that parses and whose origin differs from
 /// `clerk_url`'s. Absent or unparsable → false.
 pub(crate) fn is_cross_origin_referrer(referrer: Option<&str>, clerk_url: &Url) -> bool {
     let Some(referrer) = referrer.filter(|r| !r.is_empty()) else {
@@ -80,7 +80,7 @@ pub(crate) fn is_cross_origin_referrer(referrer: Option<&str>, clerk_url: &Url) 
     }
 }
 
-/// Clerk's `isKnownClerkReferrer` (§6.3), with the *effective* Frontend API (a host, or the
+/// Clerk's `isKnownClerkReferrer`, with the *effective* Frontend API (a host, or the
 /// absolute proxy URL). Absent or unparsable `Referer` → false.
 pub(crate) fn is_known_clerk_referrer(
     referrer: Option<&str>,
@@ -166,7 +166,7 @@ pub(crate) fn build_accounts_base_url(frontend_api: &str) -> Option<String> {
     Some(format!("https://{step2}"))
 }
 
-/// Clerk's `isRequestEligibleForHandshake` (§2.4): a `GET` (exact) document or iframe request:
+/// Clerk's `isRequestEligibleForHandshake`: a `GET` (exact) document or iframe request:
 /// `sec-fetch-dest` is `document`/`iframe`, or absent with an `accept` starting with `text/html`.
 pub(crate) fn is_request_eligible_for_handshake(
     method: &str,

@@ -5,13 +5,13 @@
 use super::RequestState;
 use crate::token::auth::{Has, MachineAuth, SessionAuth, TokenType};
 
-/// The auth object of a state (§4.3, §5.6).
+/// The auth object of a state.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Auth {
     /// A signed-in session.
     Session(std::sync::Arc<SessionAuth>),
-    /// A signed-out session; `pending` when the token was valid but the session is pending (§4.3).
+    /// A signed-out session; `pending` when the token was valid but the session is pending.
     SignedOutSession {
         /// The session's status was `pending`.
         pending: bool,
@@ -98,7 +98,7 @@ impl RequestState {
         self.session().and_then(|s| s.org_slug.as_deref())
     }
 
-    /// Clerk's `has()` (§4.4) on the auth object: the signed-in session's roles, permissions,
+    /// Clerk's `has()` on the auth object: the signed-in session's roles, permissions,
     /// billing features and plans, and reverification. Always `false` for a machine (as in
     /// Clerk's SDK) and when signed out.
     pub fn has(&self, check: &Has) -> bool {

@@ -1,4 +1,4 @@
-//! The decision's output (§2.12): [`RequestState`], its [`AuthStatus`] and [`Reason`].
+//! The decision's output: [`RequestState`], its [`AuthStatus`] and [`Reason`].
 //!
 //! [`RequestState`] (its constructors and accessors) lives here; each other subject has its own
 //! file: the status, the reasons, the auth object, the outages (`503`), the response headers,
@@ -30,7 +30,7 @@ pub use reason::{AuthErrorReason, Reason, RefreshError};
 pub use rejection::{Disposition, Rejection};
 pub use status::AuthStatus;
 
-/// The decision for one request (§2.12).
+/// The decision for one request.
 ///
 /// `Debug` never shows the token.
 #[derive(Clone)]

@@ -6,7 +6,7 @@ use std::fmt;
 
 use crate::error::TokenVerificationErrorReason;
 
-/// Clerk's `AuthErrorReason` (§2.11).
+/// Clerk's `AuthErrorReason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AuthErrorReason {
@@ -70,7 +70,7 @@ impl AuthErrorReason {
     }
 }
 
-/// Why a server-side refresh did not happen or failed (§2.8); the suffix of
+/// Why a server-side refresh did not happen or failed; the suffix of
 /// `session-token-expired-refresh-<x>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -127,11 +127,11 @@ impl RefreshError {
 pub enum Reason {
     /// One of Clerk's `AuthErrorReason`s.
     Auth(AuthErrorReason),
-    /// A token verification failure (§3.7), or a machine-token error code (§5.5).
+    /// A token verification failure, or a machine-token error code.
     Token(TokenVerificationErrorReason),
-    /// `session-token-expired-refresh-<x>` (§2.8).
+    /// `session-token-expired-refresh-<x>`.
     SessionTokenExpired(RefreshError),
-    /// The literal `No token in header` (§2.1 step 3).
+    /// The literal `No token in header`.
     NoTokenInHeader,
 }
 

@@ -5,7 +5,7 @@ use http::header::{HeaderMap, HeaderValue};
 
 use super::{Auth, AuthStatus, Outage, RequestState, X_CLERK_AUTH_STATUS};
 
-/// What an adapter does with a state before running the handler (decision 11, §2.12).
+/// What an adapter does with a state before running the handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disposition {
     /// Answer `307 Temporary Redirect` with all the state's headers; do not run the handler.
@@ -34,7 +34,7 @@ pub struct Rejection {
     pub headers: HeaderMap,
 }
 
-/// The challenge of a `401` answered as an API (RFC 6750 §3).
+/// The challenge of a `401` answered as an API (RFC 6750, section 3).
 const API_CHALLENGE: &str = r#"Bearer error="invalid_token""#;
 
 impl RequestState {

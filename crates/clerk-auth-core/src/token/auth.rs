@@ -1,4 +1,4 @@
-//! Auth objects: the signed-in session (§4.2–4.4) with `has()`, and authenticated machines (§5.6).
+//! Auth objects: the signed-in session with `has()`, and authenticated machines.
 //!
 //! Field names are Clerk's, in Rust's case (`user_id` for `userId`); the JSON forms
 //! ([`Serialize`](serde::Serialize)) use Clerk's camelCase names.

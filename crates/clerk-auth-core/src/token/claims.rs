@@ -1,4 +1,4 @@
-//! Session-token claims (§4.1–4.2): the v1 and v2 organization claims, the scoped `fea`/`pla`
+//! Session-token claims: the v1 and v2 organization claims, the scoped `fea`/`pla`
 //! lists, and the v2 organization-permission bitmask.
 //!
 //! The helpers here mirror Clerk's `jwtPayloadParser.ts` and the claim parsing of
@@ -66,7 +66,7 @@ pub(crate) struct ScopedNames<'a> {
     pub(crate) user: Vec<&'a str>,
 }
 
-/// Splits `fea`/`pla` (§4.1): items are trimmed; an item without `:` is an error; unknown
+/// Splits `fea`/`pla`: items are trimmed; an item without `:` is an error; unknown
 /// scopes are ignored; an empty claim gives empty lists.
 pub(crate) fn split_by_scope<'a>(
     claim_value: &'a str,
@@ -109,7 +109,7 @@ pub(crate) fn prefix_with_org(value: &str) -> String {
     out
 }
 
-/// Decodes the v2 organization permissions (§4.2): for each organization feature *i*, the set
+/// Decodes the v2 organization permissions: for each organization feature *i*, the set
 /// bits of `fpm[i]` (least significant first) select names from `per`, each giving
 /// `org:<feature>:<permission>`.
 ///

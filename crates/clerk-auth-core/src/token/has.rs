@@ -1,4 +1,4 @@
-//! Authorization checks, Clerk's `has()` (§4.4): the query ([`Has`]), the reverification
+//! Authorization checks, Clerk's `has()`: the query ([`Has`]), the reverification
 //! requirements ([`Reverification`], [`FactorLevel`]), and how a [`SessionAuth`] answers it
 //! (organization role/permission, billing feature/plan, factor verification age).
 
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::claims::{prefix_with_org, split_by_scope};
 use super::session::{SessionAuth, SessionAuthObject};
 
-/// The parameters of Clerk's `has()` (§4.4): each dimension that is set must pass, and at least
+/// The parameters of Clerk's `has()`: each dimension that is set must pass, and at least
 /// one must be set (`Has::default()` is never satisfied).
 ///
 /// ```
@@ -248,7 +248,7 @@ impl SessionAuthObject {
 }
 
 impl SessionAuth {
-    /// Clerk's `has()` (§4.4): whether the session satisfies every dimension of `check` that is
+    /// Clerk's `has()`: whether the session satisfies every dimension of `check` that is
     /// asked (organization role/permission, billing feature/plan, reverification), with at least
     /// one dimension asked. Always false without a user id.
     pub fn has(&self, check: &Has) -> bool {

@@ -1,4 +1,4 @@
-//! JWT decoding (§3.1): three base64url segments, JSON objects, bounded size and depth.
+//! JWT decoding: three base64url segments, JSON objects, bounded size and depth.
 //!
 //! Decoding does not verify anything; it only turns text into a [`Jwt`] that the verifiers and the
 //! decision can inspect.
@@ -38,7 +38,7 @@ pub struct Jwt {
 const HEADER_NAMES: [&str; HEADER_LEN] = ["alg", "kid", "typ", "cat"];
 const HEADER_LEN: usize = 4;
 
-/// The claims read on the verification and decision paths (§3.3, §4.2, §1.5).
+/// The claims read on the verification and decision paths.
 const CLAIM_NAMES: [&str; CLAIMS_LEN] = [
     "sub",
     "aud",
@@ -100,7 +100,7 @@ fn claim_index(name: &str) -> Option<usize> {
 }
 
 impl Jwt {
-    /// Decodes `token` (§3.1). Every failure is `token-invalid`.
+    /// Decodes `token`. Every failure is `token-invalid`.
     pub fn decode(token: &str) -> Result<Self, TokenVerificationError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(invalid(format!(
@@ -248,7 +248,7 @@ impl Jwt {
         self.header_str("kid")
     }
 
-    /// The header's `cat` (token category, §3.8), if it is a string.
+    /// The header's `cat` (token category), if it is a string.
     pub fn category(&self) -> Option<&str> {
         self.header_str("cat")
     }

@@ -1,5 +1,5 @@
 //! What kind of token a string is: [`TokenType`] (Clerk's four token types, their wire strings)
-//! and the detection of machine tokens by prefix or JWT shape (§5.1).
+//! and the detection of machine tokens by prefix or JWT shape.
 
 use std::fmt;
 use std::str::FromStr;
@@ -81,7 +81,7 @@ pub(crate) const OAUTH_TOKEN_PREFIX: &str = "oat_";
 /// The prefix of API keys.
 pub(crate) const API_KEY_PREFIX: &str = "ak_";
 
-/// Whether `token` has the form of a JWT: three non-empty base64url segments (§5.1).
+/// Whether `token` has the form of a JWT: three non-empty base64url segments.
 pub(crate) fn is_jwt_format(token: &str) -> bool {
     let mut parts = token.split('.');
     let segment_ok = |s: Option<&str>| {
@@ -108,7 +108,7 @@ pub(crate) fn is_m2m_jwt(jwt: &Jwt) -> bool {
     jwt.claim_str("sub").is_some_and(|s| s.starts_with("mch_"))
 }
 
-/// Clerk's machine-token detection (§5.1, `getMachineTokenType`): `mt_` or an M2M JWT is
+/// Clerk's machine-token detection (`getMachineTokenType`): `mt_` or an M2M JWT is
 /// `m2m_token`; `oat_` or an OAuth JWT is `oauth_token`; `ak_` is `api_key`; anything else
 /// (a session token, garbage) is `None`.
 pub(crate) fn machine_token_type(token: &str) -> Option<TokenType> {

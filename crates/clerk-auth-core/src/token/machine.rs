@@ -1,5 +1,5 @@
-//! Authenticated machines (§5.6): [`MachineAuth`] for an API key, an M2M token or an OAuth
-//! access token, built from a Backend API verification response or a verified JWT (§5.3).
+//! Authenticated machines: [`MachineAuth`] for an API key, an M2M token or an OAuth
+//! access token, built from a Backend API verification response or a verified JWT.
 
 use serde_json::{Map, Value};
 
@@ -8,7 +8,7 @@ use super::has::Has;
 use super::jwt::Jwt;
 use super::kind::TokenType;
 
-/// An authenticated machine (Clerk's `authenticatedMachineObject`, §5.6): an API key, an M2M
+/// An authenticated machine (Clerk's `authenticatedMachineObject`): an API key, an M2M
 /// token or an OAuth access token. Fields that do not apply to the token type are `None`.
 ///
 /// `has()` is always false for machines. Serializes to Clerk's camelCase keys
@@ -55,7 +55,7 @@ impl MachineAuth {
         }
     }
 
-    /// From the Backend API's `POST /api_keys/verify` response (§5.3).
+    /// From the Backend API's `POST /api_keys/verify` response.
     pub(crate) fn from_api_key_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::ApiKey, id, subject, scopes);
@@ -72,7 +72,7 @@ impl MachineAuth {
         Ok(auth)
     }
 
-    /// From the Backend API's `POST /m2m_tokens/verify` response (§5.3).
+    /// From the Backend API's `POST /m2m_tokens/verify` response.
     pub(crate) fn from_m2m_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::M2mToken, id, subject, scopes);
@@ -81,7 +81,7 @@ impl MachineAuth {
         Ok(auth)
     }
 
-    /// From the Backend API's `POST /oauth_applications/access_tokens/verify` response (§5.3).
+    /// From the Backend API's `POST /oauth_applications/access_tokens/verify` response.
     pub(crate) fn from_oauth_response(body: &Value) -> Result<Self, ClaimsError> {
         let (id, subject, scopes) = response_common(body)?;
         let mut auth = Self::base(TokenType::OauthToken, id, subject, scopes);
@@ -95,7 +95,7 @@ impl MachineAuth {
         Ok(auth)
     }
 
-    /// From a verified M2M JWT (§5.3): `id = jti ?? ""`, `subject = sub`,
+    /// From a verified M2M JWT: `id = jti ?? ""`, `subject = sub`,
     /// `scopes = scopes.split(" ")`, else `aud`, else `[]`; `claims` = the payload without
     /// `iss`, `sub`, `exp`, `nbf`, `iat`, `jti` (`None` if nothing is left).
     pub(crate) fn from_m2m_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
@@ -119,7 +119,7 @@ impl MachineAuth {
         Ok(auth)
     }
 
-    /// From a verified OAuth access-token JWT (§5.3): `id = jti ?? ""`, `subject = sub`,
+    /// From a verified OAuth access-token JWT: `id = jti ?? ""`, `subject = sub`,
     /// `client_id ?? ""`, `scopes = scp`, else `scope.split(" ")`, else `[]`.
     pub(crate) fn from_oauth_jwt(jwt: &Jwt) -> Result<Self, ClaimsError> {
         let claims = jwt.claims();

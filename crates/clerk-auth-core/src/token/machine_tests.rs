@@ -1,4 +1,4 @@
-//! Machine auth objects (§5.3, §5.6): from Backend API responses and from verified JWT claims,
+//! Machine auth objects: from Backend API responses and from verified JWT claims,
 //! token-type detection, and the JSON shape.
 //!
 //! They live beside the code: the Backend API response mappings and the detection helpers are

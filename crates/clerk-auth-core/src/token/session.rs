@@ -1,4 +1,4 @@
-//! The signed-in session (§4.2–4.3): [`SessionAuth`], built from a verified session token's v1
+//! The signed-in session: [`SessionAuth`], built from a verified session token's v1
 //! or v2 claims, its JSON, and [`SessionAuthObject`], the session after Clerk's `toAuth()`.
 //!
 //! [`SessionAuth::has`] (the authorization checks) lives in `has.rs`.
@@ -12,7 +12,7 @@ use super::claims::{decode_org_permissions, is_truthy, split_by_scope, truthy_st
 use super::jwt::Jwt;
 use super::kind::TokenType;
 
-/// The signed-in session auth object (Clerk's `signedInAuthObject`, §4.2–4.3), built from a
+/// The signed-in session auth object (Clerk's `signedInAuthObject`), built from a
 /// verified session token.
 ///
 /// `Debug` never shows the raw token.
@@ -47,7 +47,7 @@ pub struct SessionAuth {
 }
 
 impl SessionAuth {
-    /// Builds the auth object from a (verified) session token, for v1 and v2 claims (§4.2).
+    /// Builds the auth object from a (verified) session token, for v1 and v2 claims.
     ///
     /// Fails where Clerk's parser throws (the decision reports `unexpected-error`): with v2
     /// organization data, a `fea` item without `:`, or a `fea`, `o.per` or `o.fpm` that is
@@ -154,7 +154,7 @@ impl SessionAuth {
         Some((valid(a)?, valid(b)?))
     }
 
-    /// Clerk's `toAuth({ treatPendingAsSignedOut })` for a session (§4.3): a pending session is
+    /// Clerk's `toAuth({ treatPendingAsSignedOut })` for a session: a pending session is
     /// signed out (with `sessionStatus: "pending"`) when the flag is set, which is Clerk's default.
     pub fn to_auth(self, treat_pending_as_signed_out: bool) -> SessionAuthObject {
         if treat_pending_as_signed_out && self.is_pending() {
@@ -202,7 +202,7 @@ impl Serialize for ClaimsOf<'_> {
     }
 }
 
-/// A session auth object after Clerk's `toAuth()` (§4.3): signed in, or signed out (all identity
+/// A session auth object after Clerk's `toAuth()`: signed in, or signed out (all identity
 /// fields null; `sessionStatus` is `pending` for a pending session treated as signed out).
 ///
 /// Serializes to the same JSON keys as [`SessionAuth`].

@@ -1,4 +1,4 @@
-//! Clerk's `verifyJwt` (§3.3): the claim checks with their exact order and messages, the time
+//! Clerk's `verifyJwt`: the claim checks with their exact order and messages, the time
 //! claims a cached token is re-checked with, and the signature check that ends them. The pipeline
 //! ([`Verifier`](super::pipeline::Verifier)) and the verified-token cache build on it.
 
@@ -18,14 +18,14 @@ use super::{JwsAlgorithm, VerificationKey};
 /// The default clock skew, 5 seconds (Clerk's `DEFAULT_CLOCK_SKEW_IN_MS`).
 pub const DEFAULT_CLOCK_SKEW: Duration = Duration::from_secs(5);
 
-/// What verification checks besides the signature (§1.1, §3.3): Clerk's `verifyJwt`.
+/// What verification checks besides the signature: Clerk's `verifyJwt`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyOptions {
     /// Allowed `azp` values. Empty (the default): `azp` is not checked. Non-empty: `azp` must be
     /// present and equal one entry exactly.
     pub authorized_parties: Vec<String>,
-    /// Accepted `aud` values, checked only when both this list and the token's `aud` are non-empty
-    /// (§3.3 step 5). Defaults to empty.
+    /// Accepted `aud` values, checked only when both this list and the token's `aud` are non-empty.
+    /// Defaults to empty.
     pub audience: Vec<String>,
     /// Tolerance for `exp`, `nbf` and `iat`. Defaults to 5 s.
     pub clock_skew: Duration,
@@ -130,7 +130,7 @@ pub(super) fn check_sub(jwt: &Jwt) -> Result<(), TokenVerificationError> {
     }
 }
 
-/// `assertAudienceClaim`, with the semantics of §3.3 step 5.
+/// Clerk's `assertAudienceClaim`.
 pub(super) fn check_audience(jwt: &Jwt, audience: &[String]) -> Result<(), TokenVerificationError> {
     if audience.iter().all(String::is_empty) {
         return Ok(());
@@ -215,7 +215,7 @@ pub(crate) struct TimeClaims {
 }
 
 impl TimeClaims {
-    /// Reads and type-checks the time claims (§3.3 steps 7-9, type part), in Clerk's order
+    /// Reads and type-checks the time claims (`exp`, `nbf`, `iat`), in Clerk's order
     /// interleaved with the time checks, so the first failing check is the one reported.
     fn check_claims(jwt: &Jwt, now_ms: f64, skew_ms: f64) -> Result<Self, TokenVerificationError> {
         let exp_ms = match jwt.claim_f64("exp") {
@@ -371,7 +371,7 @@ pub(super) fn duration_ms(d: Duration) -> f64 {
     d.as_millis() as f64
 }
 
-/// Clerk's `verifyJwt` on a decoded token, in its exact order (§3.3):
+/// Clerk's `verifyJwt` on a decoded token, in its exact order:
 /// `typ`, `alg`, signature (with `key`), `sub`, `aud`, `azp`, `exp`, `nbf`, `iat`; then the
 /// opt-in `iss` pin. Claims are looked at only after the signature checked out.
 pub(crate) fn verify_jwt(
@@ -401,8 +401,9 @@ pub(super) fn verify_jwt_with_skew(
     Ok(times)
 }
 
-/// The claim checks of §3.3 with the values compared, for the explanation. Runs the same check
-/// functions as [`verify_jwt`], each on its own, so a failing check does not hide the next.
+/// The claim checks of Clerk's `verifyJwt` with the values compared, for the explanation. Runs the
+/// same check functions as [`verify_jwt`], each on its own, so a failing check does not hide the
+/// next.
 pub(crate) fn describe_claim_checks(
     jwt: &Jwt,
     opts: &VerifyOptions,

@@ -1,4 +1,4 @@
-//! Remote key set (JWKS) from Clerk's Backend API (§3.6, decision 3).
+//! Remote key set (JWKS) from Clerk's Backend API.
 //!
 //! [`JwksVerifier`] fetches `GET {api_url}/{api_version}/jwks` with the secret key and keeps the
 //! keys in a cache that belongs to the verifier instance (so its scope is exactly one API URL,

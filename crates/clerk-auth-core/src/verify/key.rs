@@ -1,4 +1,4 @@
-//! Verification keys: an RSA public key pinned to one of RS256, RS384, RS512 (§3.5, §3.6).
+//! Verification keys: an RSA public key pinned to one of RS256, RS384, RS512.
 //!
 //! Keys come from a PEM public key (SPKI `PUBLIC KEY` or PKCS#1 `RSA PUBLIC KEY`, parsed for real,
 //! decision 7) or from a JWK of the key set; josekit validates them (RSA, 2048 bits or more, the
@@ -332,9 +332,10 @@ impl VerificationKey {
         self.bits
     }
 
-    /// §3.3 step 3 for a session token: the token's `alg` must be this key's algorithm, else
-    /// `token-verification-failed` ("Error verifying JWT signature. Error: ..."); a signature that
-    /// does not match is `token-invalid-signature` ("JWT signature is invalid.").
+    /// Clerk's algorithm and signature check for a session token: the token's `alg` must be this
+    /// key's algorithm, else `token-verification-failed` ("Error verifying JWT signature. Error:
+    /// ..."); a signature that does not match is `token-invalid-signature` ("JWT signature is
+    /// invalid.").
     ///
     /// This checks nothing else: a [`Verifier`](super::Verifier) runs the full order.
     pub fn verify(&self, jwt: &Jwt) -> Result<(), TokenVerificationError> {

@@ -1,4 +1,4 @@
-//! Token verification (§3): the [`TokenVerifier`] seam, the check pipeline, key sources and caches.
+//! Token verification: the [`TokenVerifier`] seam, the check pipeline, key sources and caches.
 
 use std::fmt;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! Networkless verification with a PEM public key (`CLERK_JWT_KEY`, §3.6).
+//! Networkless verification with a PEM public key (`CLERK_JWT_KEY`).
 
 use std::sync::Arc;
 

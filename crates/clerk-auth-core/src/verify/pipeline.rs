@@ -1,5 +1,5 @@
-//! The verification pipeline: Clerk's `verifyToken` (§3.2) and `verifyJwt` (§3.3) with their exact
-//! check order and messages, the handshake-token check (§2.7), token categories (§3.8), and the
+//! The verification pipeline: Clerk's `verifyToken` and `verifyJwt` with their exact
+//! check order and messages, the handshake-token check, token categories, and the
 //! per-instance [`Verifier`] with its verified-token cache (decision 8).
 //!
 //! Messages show a token's values as Clerk's do (`JSON.stringify`), bounded and escaped
@@ -37,7 +37,7 @@ pub(crate) fn is_non_session_category(cat: Option<&str>) -> bool {
     matches!(cat, Some(c) if c != SESSION_CATEGORY && c != IGNORE_CATEGORY)
 }
 
-/// The handshake JWT's checks once its key is known (§2.7): `typ`, `alg`, category, signature.
+/// The handshake JWT's checks once its key is known: `typ`, `alg`, category, signature.
 fn check_handshake_token(
     jwt: Jwt,
     key: &VerificationKey,
@@ -155,7 +155,7 @@ impl Verifier {
         self.inner.cache.is_some()
     }
 
-    /// Clerk's `verifyToken` (§3.2): decode, reject the M2M category (`token-invalid`, "Invalid
+    /// Clerk's `verifyToken`: decode, reject the M2M category (`token-invalid`, "Invalid
     /// session token category."), get the key from the source, then Clerk's `verifyJwt` checks in order. Cached by
     /// exact token; a hit re-checks `exp`, `nbf` and `iat` with the configured skew.
     pub fn verify_token(&self, token: &str) -> Result<Arc<Jwt>, TokenVerificationError> {
@@ -163,7 +163,7 @@ impl Verifier {
     }
 
     /// [`verify_token`](Self::verify_token) with another clock skew (the development handshake
-    /// re-verifies with 24 hours, §2.7 step 7).
+    /// re-verifies with 24 hours).
     pub fn verify_token_with_skew(
         &self,
         token: &str,
@@ -310,7 +310,7 @@ impl Verifier {
         Some(Ok(Verified { jwt, entry }))
     }
 
-    /// The handshake JWT check (§2.7): decode, key from the source, `typ` absent or `JWT`, `alg`
+    /// The handshake JWT check: decode, key from the source, `typ` absent or `JWT`, `alg`
     /// one of RS256/RS384/RS512, `cat` absent, session or ignore (else `token-invalid`, "Invalid
     /// handshake token category."), then the signature only. No time, `sub` or `azp` checks;
     /// never cached.

@@ -11,7 +11,7 @@ use crate::options::SecretKey;
 use super::secret::SigningKey;
 use super::{DEFAULT_MAX_BODY_BYTES, SIGNING_SECRET_ENV};
 
-/// Verifies Clerk webhooks (§9): a configuration of its own, independent of
+/// Verifies Clerk webhooks: a configuration of its own, independent of
 /// [`Options`](crate::Options) (an app may verify webhooks without authenticating requests, and
 /// the reverse).
 ///

@@ -1,4 +1,4 @@
-//! Clerk webhooks (§9): verify a delivery's Svix / Standard Webhooks signature and read its event.
+//! Clerk webhooks: verify a delivery's Svix / Standard Webhooks signature and read its event.
 //!
 //! Clerk delivers webhooks through Svix. A [`WebhookVerifier`] holds the endpoint's signing
 //! secret (`whsec_…`, from [`builder`](WebhookVerifier::builder) or

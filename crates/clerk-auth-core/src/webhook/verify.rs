@@ -1,4 +1,4 @@
-//! The verification itself (§9), in Clerk's order: body limit, headers, timestamp window,
+//! The verification itself, in Clerk's order: body limit, headers, timestamp window,
 //! signature, then (only once the signature holds) the JSON payload.
 
 use std::borrow::Cow;
