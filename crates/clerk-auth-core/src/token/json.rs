@@ -616,3 +616,112 @@ fn json_depth_exceeds(bytes: &[u8], limit: usize) -> bool {
     }
     false
 }
+
+/// The most member names an object may have for [`is_canonical`] to check it (a larger object
+/// counts as not canonical: the caller then transcodes, which is always right).
+const CANONICAL_MEMBERS: usize = 64;
+
+/// Whether `json`, a JSON text that parsed, is byte for byte what serde_json writes for the value
+/// it parses to, with no object naming a member twice: then it can be copied instead of
+/// transcoded. Conservative: no whitespace outside strings, strings whose only escapes are
+/// `\"`, `\\`, `\b`, `\f`, `\n`, `\r` and `\t`, numbers that are integers of at most 18 digits
+/// (not `-0`), and at most [`CANONICAL_MEMBERS`] members per object, compared by a hash of
+/// their names (a collision only answers "no").
+pub(super) fn is_canonical(json: &[u8]) -> bool {
+    // Hashes of the names of every open object's members, and where each open container's own
+    // names start in it (`None` for an array).
+    let mut names: Vec<u64> = Vec::new();
+    let mut open: Vec<Option<usize>> = Vec::new();
+    let mut expect_name = false;
+    let mut i = 0;
+    while let Some(&b) = json.get(i) {
+        match b {
+            b'{' => {
+                open.push(Some(names.len()));
+                expect_name = true;
+                i += 1;
+            }
+            b'[' => {
+                open.push(None);
+                expect_name = false;
+                i += 1;
+            }
+            b'}' | b']' => {
+                if let Some(Some(start)) = open.pop() {
+                    names.truncate(start);
+                }
+                expect_name = false;
+                i += 1;
+            }
+            b',' => {
+                expect_name = matches!(open.last(), Some(Some(_)));
+                i += 1;
+            }
+            b':' => {
+                expect_name = false;
+                i += 1;
+            }
+            b'"' => {
+                let Some(end) = canonical_string_end(json, i + 1) else {
+                    return false;
+                };
+                if expect_name {
+                    let start = match open.last() {
+                        Some(Some(start)) => *start,
+                        _ => return false,
+                    };
+                    let hash = name_hash(json.get(i + 1..end).unwrap_or_default());
+                    let siblings = names.get(start..).unwrap_or_default();
+                    if siblings.len() >= CANONICAL_MEMBERS || siblings.contains(&hash) {
+                        return false;
+                    }
+                    names.push(hash);
+                }
+                i = end + 1;
+            }
+            b't' | b'n' => i += 4,
+            b'f' => i += 5,
+            b'-' | b'0'..=b'9' => {
+                let digits_from = i + usize::from(b == b'-');
+                let digits = json
+                    .get(digits_from..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|d| d.is_ascii_digit())
+                    .count();
+                let end = digits_from + digits;
+                let negative_zero = b == b'-' && json.get(digits_from) == Some(&b'0');
+                let fraction = matches!(json.get(end), Some(b'.' | b'e' | b'E'));
+                if digits == 0 || digits > 18 || negative_zero || fraction {
+                    return false;
+                }
+                i = end;
+            }
+            _ => return false,
+        }
+    }
+    open.is_empty()
+}
+
+/// Where the string whose content starts at `from` ends (its closing quote), if every escape in
+/// it is one serde_json writes.
+fn canonical_string_end(json: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    loop {
+        match *json.get(i)? {
+            b'"' => return Some(i),
+            b'\\' => match *json.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                _ => return None,
+            },
+            _ => i += 1,
+        }
+    }
+}
+
+/// A fast hash of a member name's bytes (FxHash's step).
+fn name_hash(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(bytes.len() as u64, |h, &b| {
+        (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95)
+    })
+}

@@ -10,7 +10,9 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 pub use super::json::MAX_JSON_DEPTH;
-use super::json::{decode_segment, invalid, members_distinct, with_scratch, Segment, B64URL};
+use super::json::{
+    decode_segment, invalid, is_canonical, members_distinct, with_scratch, Segment, B64URL,
+};
 use crate::error::TokenVerificationError;
 
 /// The longest token accepted, in bytes (decision 9). Longer tokens are `token-invalid`.
@@ -192,6 +194,16 @@ impl Jwt {
             Ok(done) => done,
             Err(serializer) => serde::Serialize::serialize(self.claims(), serializer),
         }
+    }
+
+    /// The payload's JSON as decoded, when it is exactly what serializing the claims writes
+    /// with serde_json (compact, no escapes serde_json would not write, integers only, no name
+    /// twice in an object): the auth JSON then copies it instead of transcoding it.
+    pub(crate) fn claims_json_verbatim(&self) -> Option<&str> {
+        let (start, end) = self.claims.json;
+        self.text
+            .get(start..end)
+            .filter(|json| !json.is_empty() && is_canonical(json.as_bytes()))
     }
 
     /// A header parameter, if present (the same value as `header().get(name)`).

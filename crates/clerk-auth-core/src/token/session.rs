@@ -168,15 +168,31 @@ impl SessionAuth {
 impl SessionAuth {
     /// The auth object's JSON (the [`Serialize`] form), serialized once and reused.
     pub fn to_json_string(&self) -> String {
-        self.json
-            .get_or_init(|| serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned()))
-            .clone()
+        self.json.get_or_init(|| self.render_json()).clone()
     }
-}
 
-impl Serialize for SessionAuth {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("SessionAuth", 11)?;
+    /// The [`Serialize`] form, with the claims copied from the token when their JSON is exactly
+    /// what serializing them would write (the common case: Clerk's compact JSON), transcoded
+    /// otherwise.
+    fn render_json(&self) -> String {
+        if let Some(claims) = self.jwt.claims_json_verbatim() {
+            // Serialized without its last field, `sessionClaims`: the object's closing brace is
+            // its last byte, and the claims go before it.
+            if let Ok(mut out) = serde_json::to_string(&WithoutClaims(self)) {
+                if out.pop() == Some('}') {
+                    out.reserve(claims.len() + 18);
+                    out.push_str(",\"sessionClaims\":");
+                    out.push_str(claims);
+                    out.push('}');
+                    return out;
+                }
+            }
+        }
+        serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned())
+    }
+
+    /// Every field of the [`Serialize`] form but the last, `sessionClaims`.
+    fn serialize_fields<S: SerializeStruct>(&self, s: &mut S) -> Result<(), S::Error> {
         s.serialize_field("tokenType", &TokenType::SessionToken)?;
         s.serialize_field("userId", &self.user_id)?;
         s.serialize_field("sessionId", &self.session_id)?;
@@ -186,8 +202,26 @@ impl Serialize for SessionAuth {
         s.serialize_field("orgSlug", &self.org_slug)?;
         s.serialize_field("orgPermissions", &self.org_permissions)?;
         s.serialize_field("actor", &self.actor)?;
-        s.serialize_field("factorVerificationAge", &self.factor_verification_age)?;
+        s.serialize_field("factorVerificationAge", &self.factor_verification_age)
+    }
+}
+
+impl Serialize for SessionAuth {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("SessionAuth", 11)?;
+        self.serialize_fields(&mut s)?;
         s.serialize_field("sessionClaims", &ClaimsOf(&self.jwt))?;
+        s.end()
+    }
+}
+
+/// A [`SessionAuth`]'s fields but `sessionClaims` (see [`SessionAuth::render_json`]).
+struct WithoutClaims<'a>(&'a SessionAuth);
+
+impl Serialize for WithoutClaims<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("SessionAuth", 10)?;
+        self.0.serialize_fields(&mut s)?;
         s.end()
     }
 }
@@ -281,6 +315,77 @@ mod tests {
             b(&claims)
         );
         Arc::new(Jwt::decode(&token).unwrap())
+    }
+
+    /// A token whose payload is exactly `payload` (not re-serialized).
+    fn jwt_with_payload(payload: &[u8]) -> Arc<Jwt> {
+        let b = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        let token = format!("{}.{}.c2ln", b(br#"{"alg":"RS256"}"#), b(payload));
+        Arc::new(Jwt::decode(&token).unwrap())
+    }
+
+    #[test]
+    fn the_json_copies_the_claims_exactly_when_serializing_them_would_write_the_same() {
+        let cases: [(&[u8], bool); 22] = [
+            (
+                br#"{"sub":"user_1","sid":"sess_1","exp":1700000000,"iat":0,"v":2,"fva":[0,-1]}"#,
+                true,
+            ),
+            (
+                br#"{"sub":"u","o":{"id":"org_1","rol":"admin","slg":"acme"},"pla":"u:free"}"#,
+                true,
+            ),
+            (
+                br#"{"sub":"u","act":{"sub":"a","x":[true,false,null,{},[]]},"n":-12}"#,
+                true,
+            ),
+            (
+                "{\"sub\":\"caf\u{e9} \u{1f600} \\\"q\\\" \\\\ \\n\\t\\r\\b\\f\"}".as_bytes(),
+                true,
+            ),
+            (
+                br#"{"sub":"u","deep":{"a":{"a":{"a":1}},"b":{"a":2}}}"#,
+                true,
+            ),
+            (br#"{"sub":"u","big":999999999999999999}"#, true),
+            (br#"{"sub":"u","big":9999999999999999999}"#, false),
+            (br#"{"sub":"u","big":-9223372036854775808}"#, false),
+            (br#"{"sub":"u","f":1.5}"#, false),
+            (br#"{"sub":"u","f":1e3}"#, false),
+            (br#"{"sub":"u","z":-0}"#, false),
+            (br#"{"sub": "u"}"#, false),
+            (b" {\"sub\":\"u\"}", false),
+            (b"{\"sub\":\"u\"}\n", false),
+            (br#"{"sub":"\u00e9"}"#, false),
+            (br#"{"sub":"a\/b"}"#, false),
+            (br#"{"sub":"\u0001"}"#, false),
+            (br#"{"sub":"u","sub":"v"}"#, false),
+            (br#"{"sub":"u","o":{"id":1,"id":2}}"#, false),
+            (
+                br#"{"sub":"u","l":[{"a":1},{"a":1}],"m":{"a":{"b":1},"c":{"b":2}}}"#,
+                true,
+            ),
+            (br#"{"sub":"u","s\u0075b":"v"}"#, false),
+            (br#"{"sub":"u","x":[[[]]],"y":{},"e":""}"#, true),
+        ];
+        for (payload, verbatim) in cases {
+            let text = String::from_utf8_lossy(payload).into_owned();
+            let jwt = jwt_with_payload(payload);
+            assert_eq!(jwt.claims_json_verbatim().is_some(), verbatim, "{text}");
+            let auth = SessionAuth::from_jwt(Arc::clone(&jwt)).unwrap();
+            let transcoded = serde_json::to_string(&auth).unwrap();
+            assert_eq!(auth.to_json_string(), transcoded, "{text}");
+            // And the same as serializing the whole claims map.
+            let fresh = SessionAuth::from_jwt(jwt_with_payload(payload)).unwrap();
+            let _ = fresh.session_claims();
+            assert_eq!(serde_json::to_string(&fresh).unwrap(), transcoded, "{text}");
+        }
+        // More members than the scan compares: transcoded, still the same JSON.
+        let many: String = (0..70).map(|i| format!(r#","m{i}":{i}"#)).collect();
+        let payload = format!(r#"{{"sub":"u"{many}}}"#);
+        let auth = SessionAuth::from_jwt(jwt_with_payload(payload.as_bytes())).unwrap();
+        assert!(auth.jwt().claims_json_verbatim().is_none());
+        assert_eq!(auth.to_json_string(), serde_json::to_string(&auth).unwrap());
     }
 
     #[test]
