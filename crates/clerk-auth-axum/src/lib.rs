@@ -87,16 +87,16 @@
 //! use axum::Router;
 //! use clerk_auth_axum::{ClerkLayer, SignedIn};
 //!
-//! # fn app(clerk: ClerkLayer) -> Router {
-//! let dashboard = Router::new()
-//!     .route("/dashboard", get(|| async { "only signed-in users see this" }))
-//!     .route("/settings", get(|| async { "and this" }))
-//!     .route_layer(from_extractor::<SignedIn>());
-//! Router::new()
-//!     .merge(dashboard)
-//!     .route("/", get(|| async { "everyone sees this" }))
-//!     .layer(clerk)
-//! # }
+//! fn app(clerk: ClerkLayer) -> Router {
+//!     let dashboard = Router::new()
+//!         .route("/dashboard", get(|| async { "only signed-in users see this" }))
+//!         .route("/settings", get(|| async { "and this" }))
+//!         .route_layer(from_extractor::<SignedIn>());
+//!     Router::new()
+//!         .merge(dashboard)
+//!         .route("/", get(|| async { "everyone sees this" }))
+//!         .layer(clerk)
+//! }
 //! ```
 //!
 //! # Any tower service

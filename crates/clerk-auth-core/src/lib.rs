@@ -20,23 +20,23 @@
 //! ```
 //! use clerk_auth_core::{authenticate_request, AuthStatus, Options};
 //!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let issuer = clerk_auth_core::testing::KeyPair::shared();
-//! let options = Options::builder()
-//!     .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
-//!     .secret_key("sk_live_…")
-//!     .jwt_key(issuer.public_pem()) // CLERK_JWT_KEY: verify without a network call
-//!     .build()?;
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // In a server: `Options::from_env()?`. A bad configuration is an error here, naming the
+//!     // variable to fix.
+//!     let options = Options::builder()
+//!         .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
+//!         .secret_key("sk_live_…")
+//!         .build()?;
 //!
-//! // Any `http::Request` is a request view; adapters implement `RequestView` for theirs.
-//! let request = http::Request::get("https://app.example.com/api/me")
-//!     .header("authorization", "Bearer not-a-token")
-//!     .body(())?;
-//! let state = authenticate_request(&request, &options)?;
-//! assert_eq!(state.status(), AuthStatus::SignedOut);
-//! println!("{:?}: {:?}", state.reason(), state.message());
-//! # Ok(())
-//! # }
+//!     // Any `http::Request` is a request view; adapters implement `RequestView` for theirs.
+//!     let request = http::Request::get("https://app.example.com/api/me")
+//!         .header("authorization", "Bearer not-a-token")
+//!         .body(())?;
+//!     let state = authenticate_request(&request, &options)?;
+//!     assert_eq!(state.status(), AuthStatus::SignedOut);
+//!     println!("{:?}: {:?}", state.reason(), state.message());
+//!     Ok(())
+//! }
 //! ```
 //!
 //! The [`RequestState`] says what to answer: [`user_id`](SessionAuth::user_id) and

@@ -10,7 +10,9 @@
 //! the decision of the same inputs.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use foldhash::fast::RandomState;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
@@ -60,7 +62,7 @@ where
     R: Reply,
 {
     request()
-        .map(|request: WarpRequest| Slot::open(Key::of(&request)))
+        .map(|request: WarpRequest| Slot::open(Key::from(request)))
         .and(routes)
         .map(|slot: Open, reply: R| {
             let mut response = reply.into_response();
@@ -97,27 +99,48 @@ struct Key {
     headers: HeaderMap,
 }
 
-impl Key {
-    fn of(request: &WarpRequest) -> Self {
+impl From<WarpRequest> for Key {
+    fn from(request: WarpRequest) -> Self {
         Self {
-            method: request.method.clone(),
+            method: request.method,
             path: request.path.as_str().to_owned(),
-            query: request.query.clone(),
-            headers: request.headers.clone(),
+            query: request.query,
+            headers: request.headers,
         }
+    }
+}
+
+impl Key {
+    fn hash(&self) -> u64 {
+        hash_parts(
+            &self.method,
+            &self.path,
+            self.query.as_deref(),
+            &self.headers,
+        )
     }
 
-    fn hash(&self) -> u64 {
-        let mut hasher = REGISTRY.hasher.build_hasher();
-        self.method.hash(&mut hasher);
-        self.path.hash(&mut hasher);
-        self.query.hash(&mut hasher);
-        for (name, value) in &self.headers {
-            name.hash(&mut hasher);
-            value.as_bytes().hash(&mut hasher);
-        }
-        hasher.finish()
+    /// Whether `request` is this key's request (compared in place: nothing is copied).
+    fn matches(&self, request: &WarpRequest) -> bool {
+        self.method == request.method
+            && self.path == request.path.as_str()
+            && self.query == request.query
+            && self.headers == request.headers
     }
+}
+
+/// The hash of a request's method, path, query and headers, with the registry's seeded hasher
+/// (foldhash: a bearer token is a kilobyte hashed twice per request).
+fn hash_parts(method: &Method, path: &str, query: Option<&str>, headers: &HeaderMap) -> u64 {
+    let mut hasher = REGISTRY.hasher.build_hasher();
+    method.hash(&mut hasher);
+    path.hash(&mut hasher);
+    query.hash(&mut hasher);
+    for (name, value) in headers {
+        name.hash(&mut hasher);
+        value.as_bytes().hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 /// The open slots by the hash of their key.
@@ -130,7 +153,7 @@ struct Registry {
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
-    hasher: RandomState::new(),
+    hasher: RandomState::default(),
     slots: Mutex::new(HashMap::new()),
     open: AtomicUsize::new(0),
     next_id: AtomicU64::new(0),
@@ -163,13 +186,21 @@ impl Slot {
         if REGISTRY.open.load(Ordering::Acquire) == 0 {
             return None;
         }
-        Self::find_key(&Key::of(request))
+        let hash = hash_parts(
+            &request.method,
+            request.path.as_str(),
+            request.query.as_deref(),
+            &request.headers,
+        );
+        Self::find_by(hash, |key| key.matches(request))
     }
 
-    fn find_key(key: &Key) -> Option<Arc<Slot>> {
+    /// The newest open slot of hash `hash` whose key `is_it` accepts and that has no decision
+    /// yet, else the newest it accepts.
+    fn find_by(hash: u64, is_it: impl Fn(&Key) -> bool) -> Option<Arc<Slot>> {
         let slots = slots();
-        let candidates = slots.get(&key.hash())?;
-        let mut same = candidates.iter().rev().filter(|slot| slot.key == *key);
+        let candidates = slots.get(&hash)?;
+        let mut same = candidates.iter().rev().filter(|slot| is_it(&slot.key));
         let newest = same.clone().next();
         same.find(|slot| slot.lock().is_none())
             .or(newest)
@@ -235,6 +266,10 @@ mod tests {
         }
     }
 
+    fn find_key(key: &Key) -> Option<Arc<Slot>> {
+        Slot::find_by(key.hash(), |k| k == key)
+    }
+
     fn count(key: &Key) -> usize {
         slots().get(&key.hash()).map_or(0, Vec::len)
     }
@@ -244,7 +279,7 @@ mod tests {
         let first = Slot::open(key(None));
         let second = Slot::open(key(None));
         assert_eq!(count(&key(None)), 2);
-        assert_eq!(Slot::find_key(&key(None)).unwrap().id, second.slot.id);
+        assert_eq!(find_key(&key(None)).unwrap().id, second.slot.id);
 
         let options = Options::builder()
             .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
@@ -255,14 +290,14 @@ mod tests {
         second.slot.record(&AuthState(Arc::new(state)));
         assert!(second.state().is_some());
         assert!(first.state().is_none());
-        assert_eq!(Slot::find_key(&key(None)).unwrap().id, first.slot.id);
+        assert_eq!(find_key(&key(None)).unwrap().id, first.slot.id);
         // Another query, another request.
-        assert!(Slot::find_key(&key(Some("x=1"))).is_none());
+        assert!(find_key(&key(Some("x=1"))).is_none());
 
         drop(second);
         assert_eq!(count(&key(None)), 1);
         drop(first);
         assert_eq!(count(&key(None)), 0);
-        assert!(Slot::find_key(&key(None)).is_none());
+        assert!(find_key(&key(None)).is_none());
     }
 }
