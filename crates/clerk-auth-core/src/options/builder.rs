@@ -288,9 +288,9 @@ impl OptionsBuilder {
         self
     }
 
-    /// Capacity of the verified-token cache (decision 8); 0 turns it off. Defaults to 4 096
-    /// ([`DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY`]: about 4.3 KB per cached session token, so about
-    /// 17 MiB when full).
+    /// Capacity of the verified-token cache; 0 turns it off. Defaults to 4 096
+    /// ([`DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY`]: about 3.1 KB per cached session token, so about
+    /// 12 MiB when full).
     pub fn verified_token_cache_capacity(mut self, capacity: u64) -> Self {
         self.config.verified_token_cache_capacity = capacity;
         self

@@ -20,8 +20,8 @@ use crate::token::Jwt;
 
 use super::checks::TimeClaims;
 
-/// The default number of tokens kept: 4 096 (about 4.3 KB each with the session auth object:
-/// about 17 MiB when full).
+/// The default number of tokens kept: 4 096 (about 3.1 KB each with the session auth object:
+/// about 12 MiB when full).
 pub(crate) const DEFAULT_CAPACITY: u64 = 4_096;
 
 /// A verified token and its time claims.
