@@ -2,7 +2,9 @@
 //! key set (the testing kit's key, a fixed clock, authorized parties), and the auth objects built
 //! from the claims. An input starting with `S\n` is `S\n<header JSON>\n<claims JSON>`: that text
 //! is signed with the key set's key, so the claim checks are reached. Invariants: a verified
-//! token is signed by the key; error messages stay within the decision-15 bound.
+//! token is signed by the key; error messages stay within the decision-15 bound; a claim read
+//! as a string is the claim's value as a string; the session auth JSON (claims copied when
+//! canonical) is what serializing the auth object writes.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -12,6 +14,13 @@ use clerk_auth_core::testing::{FixedClock, KeyPair};
 use clerk_auth_core::{Has, JwsAlgorithm, Jwt, Options, SessionAuth};
 use clerk_auth_fuzz::{now, stub_key, MAX_MESSAGE_BYTES};
 use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+
+/// The claims the verification reads without making values, and a few others.
+const CLAIMS: [&str; 16] = [
+    "sub", "aud", "azp", "exp", "nbf", "iat", "iss", "sid", "sts", "act", "fva", "v", "o", "fea",
+    "org_id", "other",
+];
 
 fn options() -> &'static Options {
     static OPTIONS: OnceLock<Options> = OnceLock::new();
@@ -57,8 +66,25 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(jwt) = Jwt::decode(&token) {
         let jwt = Arc::new(jwt);
         let _ = (jwt.alg(), jwt.kid(), jwt.category(), jwt.claim_str("sub"));
+        // The string readers (which make no `Value`) agree with the values and the whole map.
+        for name in CLAIMS {
+            let as_str = jwt.claim_str(name);
+            assert_eq!(as_str, jwt.claim(name).and_then(Value::as_str), "{name}");
+            assert_eq!(jwt.claim(name), jwt.claims().get(name), "{name}");
+        }
+        for name in ["alg", "kid", "typ", "cat", "x"] {
+            let as_str = jwt.header_str(name);
+            assert_eq!(
+                as_str,
+                jwt.header_param(name).and_then(Value::as_str),
+                "{name}"
+            );
+            assert_eq!(jwt.header_param(name), jwt.header().get(name), "{name}");
+        }
         if let Ok(session) = SessionAuth::from_jwt(jwt.clone()) {
-            let _ = session.to_json_string();
+            // Copied or transcoded, the auth JSON is what serializing the object writes.
+            let json = session.to_json_string();
+            assert_eq!(Some(json), serde_json::to_string(&session).ok());
             let _ = session.has(&Has::role("org:admin"));
             let _ = session.has(&Has::permission("org:sys_memberships:read"));
             let _ = session.factor_verification_ages();
