@@ -67,12 +67,11 @@ pub(super) struct Segment<const N: usize> {
     /// The [`Member::Str`] and [`Member::Num`] members as [`Value`]s, made on first ask for one
     /// as a `&Value` (the verification and the decision ask for them as `&str` and `f64`).
     made: OnceLock<Box<[OnceLock<Value>; N]>>,
-    /// The whole object, parsed from `range` of the raw token on first use.
+    /// The whole object: built at decode time by the general path, else parsed from `json` on
+    /// first use.
     pub(super) map: OnceLock<Map<String, Value>>,
-    /// Where the segment's base64url text is in the raw token.
-    pub(super) range: (usize, usize),
     /// Where the decoded JSON is in the [`Jwt`](super::Jwt)'s text (empty when the general
-    /// path read it: it is then not kept).
+    /// path read it: the map is then built already, and the JSON not kept).
     pub(super) json: (usize, usize),
 }
 
@@ -91,7 +90,6 @@ impl<const N: usize> Segment<N> {
             members: std::array::from_fn(|_| Member::Absent),
             made: OnceLock::new(),
             map: OnceLock::new(),
-            range,
             json: (0, 0),
         };
         let b64 = raw.get(range.0..range.1).unwrap_or_default();
@@ -130,26 +128,23 @@ impl<const N: usize> Segment<N> {
         let Some(i) = index else {
             return self.map(text, what).get(name);
         };
-        let member = self.members.get(i)?;
-        let made = |member: &Member| match member {
-            Member::Str(start, end) => Value::String(
-                text.get(*start as usize..*end as usize)
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            Member::Num(n) => Value::Number(n.clone()),
-            Member::Absent | Member::Value(_) => Value::Null,
-        };
-        match member {
+        match self.members.get(i)? {
             Member::Absent => None,
             Member::Value(value) => Some(value),
-            Member::Str(..) | Member::Num(_) => {
-                let slots = self
-                    .made
-                    .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
-                Some(slots.get(i)?.get_or_init(|| made(member)))
-            }
+            Member::Str(start, end) => self.made(i, || {
+                let string = text.get(*start as usize..*end as usize);
+                Value::String(string.unwrap_or_default().to_owned())
+            }),
+            Member::Num(n) => self.made(i, || Value::Number(n.clone())),
         }
+    }
+
+    /// The [`Value`] made for the member at `index`, made by `make` the first time.
+    fn made(&self, index: usize, make: impl FnOnce() -> Value) -> Option<&Value> {
+        let slots = self
+            .made
+            .get_or_init(|| Box::new(std::array::from_fn(|_| OnceLock::new())));
+        Some(slots.get(index)?.get_or_init(make))
     }
 
     /// The member at `index` as a string, if it is one (no [`Value`] is made).
@@ -174,14 +169,12 @@ impl<const N: usize> Segment<N> {
         !matches!(self.members.get(index), None | Some(Member::Absent))
     }
 
-    /// The whole object (parsed again from the token on first use; it parsed at decode time).
-    pub(super) fn map(&self, raw: &str, what: &str) -> &Map<String, Value> {
+    /// The whole object (parsed from the decoded JSON kept in `text` on first use; it parsed
+    /// at decode time, so this cannot fail).
+    pub(super) fn map(&self, text: &str, what: &str) -> &Map<String, Value> {
         self.map.get_or_init(|| {
-            let text = raw.get(self.range.0..self.range.1).unwrap_or_default();
-            with_scratch(|buf| {
-                decode_segment(text, what, buf).and_then(|bytes| parse_object(bytes, what))
-            })
-            .unwrap_or_default()
+            let json = text.get(self.json.0..self.json.1).unwrap_or_default();
+            parse_object(json.as_bytes(), what).unwrap_or_default()
         })
     }
 }

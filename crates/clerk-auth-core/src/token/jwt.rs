@@ -10,9 +10,7 @@ use serde_json::{Map, Value};
 use smallvec::SmallVec;
 
 pub use super::json::MAX_JSON_DEPTH;
-use super::json::{
-    decode_segment, invalid, is_canonical, members_distinct, with_scratch, Segment, B64URL,
-};
+use super::json::{invalid, is_canonical, members_distinct, Segment, B64URL};
 use crate::error::TokenVerificationError;
 
 /// The longest token accepted, in bytes (decision 9). Longer tokens are `token-invalid`.
@@ -150,14 +148,14 @@ impl Jwt {
     ///
     /// Built on first use: prefer [`header_param`](Self::header_param) for single parameters.
     pub fn header(&self) -> &Map<String, Value> {
-        self.header.map(self.as_str(), "header")
+        self.header.map(&self.text, "header")
     }
 
     /// The payload's claims.
     ///
     /// Built on first use: prefer [`claim`](Self::claim) for single claims.
     pub fn claims(&self) -> &Map<String, Value> {
-        self.claims.map(self.as_str(), "payload")
+        self.claims.map(&self.text, "payload")
     }
 
     /// Serializes the claims exactly as [`claims`](Self::claims) serializes, without building
@@ -171,28 +169,14 @@ impl Jwt {
         if let Some(map) = self.claims.map.get() {
             return serde::Serialize::serialize(map, serializer);
         }
-        // The JSON kept at decode time: no second base64 decoding.
+        // Without the map, the payload's JSON is kept (the general path builds the map).
         let (start, end) = self.claims.json;
-        if let Some(json) = self.text.get(start..end).filter(|j| !j.is_empty()) {
-            return if members_distinct(json.as_bytes()) {
-                let mut de = serde_json::Deserializer::from_str(json);
-                serde_transcode::transcode(&mut de, serializer)
-            } else {
-                serde::Serialize::serialize(self.claims(), serializer)
-            };
-        }
-        let (start, end) = self.claims.range;
-        let text = self.as_str().get(start..end).unwrap_or_default();
-        let outcome = with_scratch(move |buf| match decode_segment(text, "payload", buf) {
-            Ok(bytes) if members_distinct(bytes) => {
-                let mut de = serde_json::Deserializer::from_slice(bytes);
-                Ok(serde_transcode::transcode(&mut de, serializer))
-            }
-            _ => Err(serializer),
-        });
-        match outcome {
-            Ok(done) => done,
-            Err(serializer) => serde::Serialize::serialize(self.claims(), serializer),
+        let json = self.text.get(start..end).unwrap_or_default();
+        if members_distinct(json.as_bytes()) {
+            let mut de = serde_json::Deserializer::from_str(json);
+            serde_transcode::transcode(&mut de, serializer)
+        } else {
+            serde::Serialize::serialize(self.claims(), serializer)
         }
     }
 
