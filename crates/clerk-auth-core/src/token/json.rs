@@ -618,12 +618,12 @@ const CANONICAL_MEMBERS: usize = 64;
 /// it parses to, with no object naming a member twice: then it can be copied instead of
 /// transcoded. Conservative: no whitespace outside strings, strings whose only escapes are
 /// `\"`, `\\`, `\b`, `\f`, `\n`, `\r` and `\t`, numbers that are integers of at most 18 digits
-/// (not `-0`), and at most [`CANONICAL_MEMBERS`] members per object, compared by a hash of
-/// their names (a collision only answers "no").
+/// (not `-0`), and at most [`CANONICAL_MEMBERS`] members per object. Names are compared as
+/// written: with only these escapes, two names are the same exactly when their texts are.
 pub(super) fn is_canonical(json: &[u8]) -> bool {
-    // Hashes of the names of every open object's members, and where each open container's own
-    // names start in it (`None` for an array).
-    let mut names: Vec<u64> = Vec::new();
+    // The names of every open object's members (as their texts), and where each open
+    // container's own names start in it (`None` for an array).
+    let mut names: Vec<&[u8]> = Vec::new();
     let mut open: Vec<Option<usize>> = Vec::new();
     let mut expect_name = false;
     let mut i = 0;
@@ -663,12 +663,12 @@ pub(super) fn is_canonical(json: &[u8]) -> bool {
                         Some(Some(start)) => *start,
                         _ => return false,
                     };
-                    let hash = name_hash(json.get(i + 1..end).unwrap_or_default());
+                    let name = json.get(i + 1..end).unwrap_or_default();
                     let siblings = names.get(start..).unwrap_or_default();
-                    if siblings.len() >= CANONICAL_MEMBERS || siblings.contains(&hash) {
+                    if siblings.len() >= CANONICAL_MEMBERS || siblings.contains(&name) {
                         return false;
                     }
-                    names.push(hash);
+                    names.push(name);
                 }
                 i = end + 1;
             }
@@ -710,11 +710,4 @@ fn canonical_string_end(json: &[u8], from: usize) -> Option<usize> {
             _ => i += 1,
         }
     }
-}
-
-/// A fast hash of a member name's bytes (FxHash's step).
-fn name_hash(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(bytes.len() as u64, |h, &b| {
-        (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x517c_c1b7_2722_0a95)
-    })
 }

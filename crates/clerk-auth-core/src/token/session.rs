@@ -326,7 +326,7 @@ mod tests {
 
     #[test]
     fn the_json_copies_the_claims_exactly_when_serializing_them_would_write_the_same() {
-        let cases: [(&[u8], bool); 22] = [
+        let cases: [(&[u8], bool); 24] = [
             (
                 br#"{"sub":"user_1","sid":"sess_1","exp":1700000000,"iat":0,"v":2,"fva":[0,-1]}"#,
                 true,
@@ -366,6 +366,9 @@ mod tests {
                 true,
             ),
             (br#"{"sub":"u","s\u0075b":"v"}"#, false),
+            // Names with escapes: compared as written, which is exact with serde_json's escapes.
+            (br#"{"sub":"u","a\n":1,"a\t":2,"a\"":3}"#, true),
+            (br#"{"sub":"u","a\n":1,"a\n":2}"#, false),
             (br#"{"sub":"u","x":[[[]]],"y":{},"e":""}"#, true),
         ];
         for (payload, verbatim) in cases {
