@@ -5,6 +5,7 @@
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use clerk_auth_core::options::DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY;
 use clerk_auth_core::testing::{KeyPair, TestRequest, TokenMinter};
 use clerk_auth_core::{Options, OwnedRequest};
 
@@ -104,10 +105,16 @@ impl<'k> Pool<'k> {
 
 /// Options verifying `keys`' tokens without network (a PEM key), the defaults otherwise.
 pub(crate) fn pem_options(keys: &KeyPair) -> Options {
+    pem_options_with_cache(keys, DEFAULT_VERIFIED_TOKEN_CACHE_CAPACITY)
+}
+
+/// [`pem_options`] with a verified-token cache of `capacity` tokens (`0`: none).
+pub(crate) fn pem_options_with_cache(keys: &KeyPair, capacity: u64) -> Options {
     Options::builder()
         .publishable_key("pk_live_Y2xlcmsuZXhhbXBsZS5jb20k")
         .secret_key("sk_live_bench")
         .jwt_key(keys.public_pem())
+        .verified_token_cache_capacity(capacity)
         .build()
         .expect("bench options")
 }
